@@ -1,0 +1,7 @@
+//! `picoircd genpasswd` (stub).
+
+use std::process::ExitCode;
+
+pub fn run(_arg: impl Sized) -> ExitCode {
+    ExitCode::FAILURE
+}

@@ -1,0 +1,7 @@
+//! `picoircd mkcerts` (stub).
+
+use std::process::ExitCode;
+
+pub fn run(_arg: impl Sized) -> ExitCode {
+    ExitCode::FAILURE
+}

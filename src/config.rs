@@ -1,0 +1,239 @@
+//! `ircd.conf` (TOML) → plain config structs, with validation.
+//!
+//! Owns the file format: key names, defaults, duration syntax, relative
+//! paths (resolved against the config file's folder), and error messages
+//! with file:line:column. Loading reads the MOTD and checks hashes and
+//! addresses so that a config that loads is one the server can run.
+//! Imports only `limits`; knows nothing of sockets or IRC state.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was loaded from.
+    pub path: PathBuf,
+    pub server: ServerConfig,
+    pub listen: Vec<ListenConfig>,
+    pub opers: Vec<OperConfig>,
+    pub oper_classes: Vec<OperClass>,
+    pub limits: LimitsConfig,
+    pub timeouts: TimeoutsConfig,
+    pub fakelag: FakelagConfig,
+    pub cloaks: CloakConfig,
+    pub admin: AdminConfig,
+    pub datastore: DatastoreConfig,
+    pub history: HistoryConfig,
+    pub accounts: AccountsConfig,
+    pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The server's name, the source of server messages.
+    pub name: String,
+    /// The network name (ISUPPORT NETWORK, RPL_WELCOME).
+    pub network: String,
+    /// bcrypt hash clients must match with PASS, if any.
+    pub password: Option<String>,
+    /// The MOTD lines, already read and with `$b`/`$i`/`$c`… formatting
+    /// codes applied when `motd_formatting` is on; `None`: no MOTD (422).
+    pub motd: Option<Vec<String>>,
+    /// Where the MOTD was read from (re-read on rehash).
+    pub motd_path: Option<PathBuf>,
+    pub motd_formatting: bool,
+    /// bcrypt cost for `genpasswd`.
+    pub bcrypt_cost: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenConfig {
+    pub address: SocketAddr,
+    /// TLS certificate and key, resolved paths (transports issue).
+    pub tls: Option<TlsFiles>,
+    pub websocket: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct OperConfig {
+    pub name: String,
+    pub class: String,
+    /// bcrypt hash.
+    pub password: String,
+    pub whois_line: Option<String>,
+    pub vhost: Option<String>,
+    pub hidden: bool,
+    /// User modes set on OPER (besides +o), e.g. "+w".
+    pub modes: String,
+}
+
+/// A named set of oper capabilities; `extends` already merged in.
+#[derive(Debug, Clone)]
+pub struct OperClass {
+    pub name: String,
+    pub title: String,
+    /// Capability names: "kill", "rehash", "wallops", "sajoin", "nofakelag", …
+    pub capabilities: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    pub max_clients: usize,
+    /// Concurrent connections per IP; 0 = unlimited.
+    pub per_ip: usize,
+    /// New connections per IP per minute; 0 = unlimited.
+    pub throttle_per_minute: usize,
+    /// Bytes queued to one client before it is disconnected.
+    pub sendq: usize,
+    /// Flood control on/off (details in `FakelagConfig`).
+    pub fakelag: bool,
+    /// IPs/CIDRs exempt from per-ip and throttle limits (loopback by default).
+    pub exempt: Vec<IpNet>,
+    pub nicklen: usize,
+    pub channellen: usize,
+    pub topiclen: usize,
+    pub awaylen: usize,
+    pub kicklen: usize,
+    /// Channels one client may be in (CHANLIMIT).
+    pub chanlimit: usize,
+}
+
+/// An address block, `ip/prefix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Does `ip` fall inside this block?
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::*;
+        match (self.addr, ip) {
+            (V4(a), V4(b)) => {
+                let bits = u32::from(self.prefix.min(32));
+                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                u32::from(a) & mask == u32::from(b) & mask
+            }
+            (V6(a), V6(b)) => {
+                let bits = u32::from(self.prefix.min(128));
+                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                u128::from(a) & mask == u128::from(b) & mask
+            }
+            (V6(_), V4(b)) => self.contains(std::net::IpAddr::V6(b.to_ipv6_mapped())),
+            (V4(_), V6(b)) => b
+                .to_ipv4_mapped()
+                .is_some_and(|v4| self.contains(std::net::IpAddr::V4(v4))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TimeoutsConfig {
+    /// An unregistered client is dropped after this long.
+    pub registration: Duration,
+    /// A client silent this long is sent a PING.
+    pub ping: Duration,
+    /// A client silent this long is disconnected ("Ping timeout").
+    pub ping_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakelagConfig {
+    /// Same as `limits.fakelag`.
+    pub enabled: bool,
+    pub window: Duration,
+    pub burst_limit: u32,
+    pub messages_per_window: u32,
+    pub cooldown: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct CloakConfig {
+    pub enabled: bool,
+    /// The suffix of cloaked hosts, e.g. "irc" → `abcdefghijklm.irc`.
+    pub netname: String,
+    /// The HMAC key (from `secret`, or read/created at `secret-file`).
+    pub secret: Vec<u8>,
+    pub cidr_len_ipv4: u8,
+    pub cidr_len_ipv6: u8,
+    pub num_bits: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AdminConfig {
+    pub location1: String,
+    pub location2: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatastoreConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    pub registration: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoggingConfig {
+    /// "error", "warn", "info", "debug".
+    pub level: String,
+}
+
+/// A config error: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the error is not about one place (e.g. unreadable file).
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let _ = path;
+        todo!("config loader")
+    }
+
+    /// The oper class named `name`.
+    pub fn oper_class(&self, name: &str) -> Option<&OperClass> {
+        self.oper_classes.iter().find(|c| c.name == name)
+    }
+}

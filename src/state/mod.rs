@@ -1,0 +1,1 @@
+//! IRC state (stub).

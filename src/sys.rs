@@ -1,0 +1,1 @@
+//! OS glue (stub).
