@@ -4,6 +4,7 @@
 //! No I/O, no server state, no allocation on the parse path. May import only
 //! `limits`.
 
+pub mod caps;
 pub mod casemap;
 pub mod line;
 pub mod mask;

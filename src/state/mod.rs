@@ -1,1 +1,521 @@
-//! IRC state (stub).
+//! The IRC server's state and semantics, without sockets.
+//!
+//! `State` owns the client and channel slabs, the nick and channel-name
+//! indexes, WHOWAS and MONITOR, and every client's send queue. `net` feeds
+//! it lines (`handle_line`), events (connect, disconnect, worker results)
+//! and the time; it answers by filling send queues and the `dirty`,
+//! `closing` and `jobs` lists that `net` drains. Nothing here touches a
+//! socket or reads the clock. May import `proto`, `config`, `limits`,
+//! `time` (formatting only) and `logging`; never `net` or mio.
+
+pub mod channel;
+pub mod client;
+pub mod cloak;
+pub mod dispatch;
+pub mod error;
+pub mod fakelag;
+pub mod handlers;
+pub mod sendq;
+pub mod timers;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use slab::Slab;
+
+use crate::config::Config;
+use crate::proto::{casemap, write};
+use channel::Channel;
+pub use client::{ChanId, Client, ClientId};
+use error::{CmdError, Described};
+
+/// Blocking work for the worker thread (bcrypt is too slow for the loop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Check `password` against the bcrypt `hash`.
+    Verify {
+        client: ClientId,
+        serial: u64,
+        hash: String,
+        password: String,
+        purpose: Purpose,
+    },
+}
+
+/// Why a password is being checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// `server.password`, sent with PASS before registration.
+    ServerPass,
+    /// `OPER name password`.
+    Oper(String),
+}
+
+/// A WHOWAS entry.
+#[derive(Debug, Clone)]
+pub struct WhowasEntry {
+    pub nick: String,
+    pub user: String,
+    pub host: String,
+    pub realname: String,
+    pub when: u64,
+}
+
+/// Counters for LUSERS.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub max_local: usize,
+}
+
+/// The whole server state.
+pub struct State {
+    pub config: Rc<Config>,
+    pub clients: Slab<Client>,
+    pub channels: Slab<Channel>,
+    /// Folded nick → client (registered or with an accepted NICK).
+    pub nicks: HashMap<String, ClientId>,
+    /// Folded channel name → channel.
+    pub channel_names: HashMap<String, ChanId>,
+    pub whowas: VecDeque<WhowasEntry>,
+    /// Folded nick → clients that MONITOR it.
+    pub monitors: HashMap<String, Vec<ClientId>>,
+    /// Clients with new output since the last flush.
+    pub dirty: Vec<ClientId>,
+    /// Clients to disconnect once their output is flushed.
+    pub closing: Vec<ClientId>,
+    /// Blocking work for the worker thread.
+    pub jobs: Vec<Job>,
+    pub timers: timers::Timers,
+    pub stats: Stats,
+    /// When the server started (UNIX seconds).
+    pub started: u64,
+    /// The ISUPPORT lines' tokens, computed from the config.
+    pub isupport: Vec<String>,
+    /// The current wall clock (UNIX ms), set by `net` before each batch.
+    pub now_ms: u64,
+    next_serial: u64,
+    visit_stamp: u64,
+    /// Reused buffer for building one-off lines.
+    scratch: Vec<u8>,
+    /// The client whose line is being handled (for the central checks).
+    registered_count: usize,
+    /// Set by REHASH; `net` reloads the config and calls `apply_config`.
+    pub rehash_requested: Option<ClientId>,
+    /// Set when the loop should stop (tests, DIE in the future).
+    pub shutdown_requested: bool,
+}
+
+impl State {
+    pub fn new(config: Config, now_ms: u64) -> State {
+        let config = Rc::new(config);
+        let isupport = handlers::registration::isupport_tokens(&config);
+        State {
+            config,
+            clients: Slab::new(),
+            channels: Slab::new(),
+            nicks: HashMap::new(),
+            channel_names: HashMap::new(),
+            whowas: VecDeque::new(),
+            monitors: HashMap::new(),
+            dirty: Vec::new(),
+            closing: Vec::new(),
+            jobs: Vec::new(),
+            timers: timers::Timers::default(),
+            stats: Stats::default(),
+            started: now_ms / 1000,
+            isupport,
+            now_ms,
+            next_serial: 1,
+            visit_stamp: 0,
+            scratch: Vec::with_capacity(1024),
+            registered_count: 0,
+            rehash_requested: None,
+            shutdown_requested: false,
+        }
+    }
+
+    /// Replaces the config (rehash): MOTD, opers, limits, ISUPPORT.
+    pub fn apply_config(&mut self, config: Config) {
+        self.isupport = handlers::registration::isupport_tokens(&config);
+        self.config = Rc::new(config);
+    }
+
+    /// The server's name.
+    pub fn server_name(&self) -> &str {
+        &self.config.server.name
+    }
+
+    pub fn now_secs(&self) -> u64 {
+        self.now_ms / 1000
+    }
+
+    /// Registers a new connection; returns its id (the slab key `net` uses
+    /// as the mio token).
+    pub fn add_client(&mut self, ip: IpAddr, local_port: u16, tls: bool, now: Instant) -> ClientId {
+        let host = cloak::host_for(&self.config.cloaks, ip);
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let unix = self.now_secs();
+        let id = self
+            .clients
+            .insert(Client::new(serial, ip, host, local_port, tls, now, unix));
+        self.timers
+            .schedule(now + self.config.timeouts.registration, id, serial);
+        id
+    }
+
+    /// The connection is gone (closed by the peer, an I/O error, or after
+    /// `closing`): quit if still alive, then forget the client.
+    pub fn remove_client(&mut self, id: ClientId, reason: &str) {
+        if self.clients.contains(id) && !self.clients[id].dead {
+            self.quit(id, reason);
+        }
+        if self.clients.contains(id) {
+            self.clients.remove(id);
+        }
+    }
+
+    /// Number of registered clients.
+    pub fn registered_count(&self) -> usize {
+        self.registered_count
+    }
+
+    // ----- output -------------------------------------------------------
+
+    /// Queues raw line bytes for one client, enforcing its sendq.
+    pub fn send_bytes(&mut self, id: ClientId, bytes: &[u8]) {
+        let limit = self.config.limits.sendq;
+        let Some(c) = self.clients.get_mut(id) else {
+            return;
+        };
+        if c.dead {
+            return;
+        }
+        if c.sendq.is_empty() {
+            self.dirty.push(id);
+        }
+        c.sendq.push_bytes(bytes);
+        if c.sendq.len() > limit {
+            self.sendq_exceeded(id);
+        }
+    }
+
+    /// Queues a shared line for one client (fan-out), enforcing its sendq.
+    pub fn send_shared(&mut self, id: ClientId, line: &Rc<[u8]>) {
+        let limit = self.config.limits.sendq;
+        let Some(c) = self.clients.get_mut(id) else {
+            return;
+        };
+        if c.dead {
+            return;
+        }
+        if c.sendq.is_empty() {
+            self.dirty.push(id);
+        }
+        c.sendq.push_shared(line);
+        if c.sendq.len() > limit {
+            self.sendq_exceeded(id);
+        }
+    }
+
+    fn sendq_exceeded(&mut self, id: ClientId) {
+        // What is queued will never be read in time: drop it so the ERROR
+        // goes out first, then quit the client for everyone else.
+        if let Some(c) = self.clients.get_mut(id) {
+            c.sendq.clear();
+        }
+        self.quit(id, "SendQ exceeded");
+    }
+
+    /// Sends `[:source ]command middle… [:trailing]` to one client.
+    pub fn send_line(
+        &mut self,
+        id: ClientId,
+        source: Option<&str>,
+        command: &str,
+        middle: &[&str],
+        trailing: Option<&str>,
+    ) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        write::line(&mut buf, source, command, middle, trailing);
+        self.send_bytes(id, &buf);
+        self.scratch = buf;
+    }
+
+    /// Sends a message from the server to one client.
+    pub fn send_from_server(&mut self, id: ClientId, command: &str, middle: &[&str], trailing: Option<&str>) {
+        let name = Rc::clone(&self.config);
+        self.send_line(id, Some(&name.server.name), command, middle, trailing);
+    }
+
+    /// Sends a numeric to one client: `:server NNN nick middle… :text`.
+    pub fn numeric(&mut self, id: ClientId, num: u16, middle: &[&str], trailing: &str) {
+        self.numeric_opt(id, num, middle, Some(trailing));
+    }
+
+    /// A numeric whose last parameter is not a trailing text.
+    pub fn numeric_opt(&mut self, id: ClientId, num: u16, middle: &[&str], trailing: Option<&str>) {
+        let Some(c) = self.clients.get(id) else {
+            return;
+        };
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        write::numeric(&mut buf, &self.config.server.name, num, &c.nick, middle, trailing);
+        self.send_bytes(id, &buf);
+        self.scratch = buf;
+    }
+
+    /// Sends a server NOTICE to one client.
+    pub fn notice(&mut self, id: ClientId, text: &str) {
+        let nick = self.clients.get(id).map(|c| c.nick.clone()).unwrap_or_default();
+        self.send_from_server(id, "NOTICE", &[&nick], Some(text));
+    }
+
+    /// Writes an error reply (the one place errors become numerics).
+    pub fn reply_error(&mut self, id: ClientId, err: &CmdError) {
+        match error::describe(err) {
+            Described::Numeric { num, params, text } => {
+                let p: Vec<&str> = params.iter().map(String::as_str).collect();
+                self.numeric(id, num, &p, &text);
+            }
+            Described::Fail {
+                command,
+                code,
+                context,
+                text,
+            } => {
+                let mut p: Vec<&str> = vec![command, code];
+                p.extend(context.iter().map(String::as_str));
+                self.send_from_server(id, "FAIL", &p, Some(&text));
+            }
+        }
+    }
+
+    /// Builds a line once for fan-out.
+    pub fn shared_line(
+        &mut self,
+        source: Option<&str>,
+        command: &str,
+        middle: &[&str],
+        trailing: Option<&str>,
+    ) -> Rc<[u8]> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        write::line(&mut buf, source, command, middle, trailing);
+        let rc: Rc<[u8]> = Rc::from(&buf[..]);
+        self.scratch = buf;
+        rc
+    }
+
+    /// Sends a shared line to every member of a channel except `except`.
+    pub fn send_to_channel(&mut self, chan: ChanId, line: &Rc<[u8]>, except: Option<ClientId>) {
+        let Some(ch) = self.channels.get(chan) else {
+            return;
+        };
+        // The member list is copied out only as ids; sending may quit a
+        // client (sendq), which must not alter the list while it is walked.
+        let ids: Vec<ClientId> = ch
+            .members
+            .iter()
+            .map(|m| m.id)
+            .filter(|&m| Some(m) != except)
+            .collect();
+        for id in ids {
+            self.send_shared(id, line);
+        }
+    }
+
+    /// Sends a shared line once to every client sharing a channel with `id`
+    /// (and to `id` itself when `include_self`).
+    pub fn send_to_common(&mut self, id: ClientId, line: &Rc<[u8]>, include_self: bool) {
+        for peer in self.common_peers(id, include_self) {
+            self.send_shared(peer, line);
+        }
+    }
+
+    /// Every client that shares a channel with `id`, each once.
+    pub fn common_peers(&mut self, id: ClientId, include_self: bool) -> Vec<ClientId> {
+        self.visit_stamp += 1;
+        let stamp = self.visit_stamp;
+        let mut out = Vec::new();
+        if let Some(c) = self.clients.get_mut(id) {
+            c.visit = stamp;
+            if include_self {
+                out.push(id);
+            }
+        }
+        let chans = self.clients.get(id).map(|c| c.channels.clone()).unwrap_or_default();
+        for chan in chans {
+            let Some(ch) = self.channels.get(chan) else {
+                continue;
+            };
+            for m in &ch.members {
+                if let Some(peer) = self.clients.get_mut(m.id) {
+                    if peer.visit != stamp {
+                        peer.visit = stamp;
+                        out.push(m.id);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    // ----- lookups ------------------------------------------------------
+
+    /// The client using `nick`, if any.
+    pub fn find_nick(&self, nick: &str) -> Option<ClientId> {
+        self.nicks.get(&casemap::fold(nick)).copied()
+    }
+
+    /// The channel named `name`, if any.
+    pub fn find_channel(&self, name: &str) -> Option<ChanId> {
+        self.channel_names.get(&casemap::fold(name)).copied()
+    }
+
+    // ----- leaving ------------------------------------------------------
+
+    /// Quits a client with `reason` as peers see it (the QUIT handler adds
+    /// "Quit: "): QUIT to its peers, out of every channel and index,
+    /// a WHOWAS entry, MONITOR offline notices, then `ERROR` and close.
+    pub fn quit(&mut self, id: ClientId, reason: &str) {
+        let Some(c) = self.clients.get(id) else {
+            return;
+        };
+        if c.dead {
+            return;
+        }
+        if c.registered {
+            let mask = c.mask();
+            let line = self.shared_line(Some(&mask), "QUIT", &[], Some(reason));
+            for peer in self.common_peers(id, false) {
+                self.send_shared(peer, &line);
+            }
+        }
+        self.part_all(id);
+        self.forget_nick(id);
+        handlers::monitor::forget_client(self, id);
+        let c = &mut self.clients[id];
+        c.dead = true;
+        // `dead` blocks sends, so the ERROR goes straight into the queue.
+        if c.sendq.is_empty() {
+            self.dirty.push(id);
+        }
+        let mut buf = Vec::with_capacity(64);
+        write::line(&mut buf, None, "ERROR", &[], Some(reason));
+        c.sendq.push_bytes(&buf);
+        if c.registered {
+            self.registered_count -= 1;
+        }
+        self.closing.push(id);
+    }
+
+    /// Removes a client from all its channels (no messages sent).
+    fn part_all(&mut self, id: ClientId) {
+        let chans = std::mem::take(&mut self.clients[id].channels);
+        for chan in chans {
+            self.remove_member(chan, id);
+        }
+    }
+
+    /// Removes one member; an empty channel is destroyed.
+    pub fn remove_member(&mut self, chan: ChanId, id: ClientId) {
+        if let Some(c) = self.clients.get_mut(id) {
+            c.channels.retain(|&ch| ch != chan);
+        }
+        let Some(ch) = self.channels.get_mut(chan) else {
+            return;
+        };
+        ch.remove(id);
+        if ch.members.is_empty() {
+            let folded = casemap::fold(&ch.name);
+            self.channel_names.remove(&folded);
+            self.channels.remove(chan);
+        }
+    }
+
+    /// Drops the client's nick from the index and records WHOWAS.
+    fn forget_nick(&mut self, id: ClientId) {
+        let c = &self.clients[id];
+        if c.nick == "*" {
+            return;
+        }
+        let folded = casemap::fold(&c.nick);
+        if self.nicks.get(&folded) == Some(&id) {
+            self.nicks.remove(&folded);
+        }
+        if c.registered {
+            let nick = c.nick.clone();
+            self.record_whowas(id);
+            handlers::monitor::notify(self, &nick, None);
+        }
+    }
+
+    /// Adds a WHOWAS entry for the client's current identity.
+    pub fn record_whowas(&mut self, id: ClientId) {
+        let c = &self.clients[id];
+        let entry = WhowasEntry {
+            nick: c.nick.clone(),
+            user: c.user.clone(),
+            host: c.host.clone(),
+            realname: c.realname.clone(),
+            when: self.now_ms / 1000,
+        };
+        if self.whowas.len() >= crate::limits::WHOWAS_MAX {
+            self.whowas.pop_back();
+        }
+        self.whowas.push_front(entry);
+    }
+
+    /// Marks a client registered (counts, stats).
+    pub fn mark_registered(&mut self, id: ClientId) {
+        self.clients[id].registered = true;
+        self.registered_count += 1;
+        self.stats.max_local = self.stats.max_local.max(self.registered_count);
+    }
+
+    /// Says goodbye to everyone (SIGTERM/SIGINT).
+    pub fn shutdown(&mut self) {
+        let ids: Vec<ClientId> = self.clients.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            self.quit(id, "Server shutting down");
+        }
+    }
+
+    /// Sends a notice to every oper with +w... (server notices to opers).
+    pub fn snotice(&mut self, text: &str) {
+        let ids: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.is_oper() && !c.dead)
+            .map(|(id, _)| id)
+            .collect();
+        let line = format!("*** {text}");
+        for id in ids {
+            self.notice(id, &line);
+        }
+    }
+}
+
+#[cfg(test)]
+pub mod testutil;
+
+impl State {
+    /// The worker thread's answer to a `Job::Verify`.
+    pub fn job_done(&mut self, id: ClientId, serial: u64, purpose: Purpose, ok: bool) {
+        let alive = self
+            .clients
+            .get(id)
+            .is_some_and(|c| c.serial == serial && !c.dead);
+        if !alive {
+            return;
+        }
+        match purpose {
+            Purpose::ServerPass => handlers::registration::server_pass_checked(self, id, ok),
+            Purpose::Oper(name) => handlers::oper::oper_checked(self, id, &name, ok),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The IRCv3 capability table: one row per capability, its bit, wire name
+//! and `CAP LS 302` value. Adding a capability is adding a row (and
+//! implementing it); nothing is advertised before it works.
+//! Imports nothing.
+
+/// One capability.
+pub struct Cap {
+    pub bit: u64,
+    pub name: &'static str,
+    /// Value shown in `CAP LS 302` (`name=value`), if any.
+    pub value: Option<&'static str>,
+}
+
+pub const CAP_NOTIFY: u64 = 1 << 0;
+pub const MULTI_PREFIX: u64 = 1 << 1;
+pub const USERHOST_IN_NAMES: u64 = 1 << 2;
+pub const AWAY_NOTIFY: u64 = 1 << 3;
+pub const INVITE_NOTIFY: u64 = 1 << 4;
+pub const SETNAME: u64 = 1 << 5;
+pub const ECHO_MESSAGE: u64 = 1 << 6;
+
+/// Every capability the server implements, in `CAP LS` order.
+pub static CAPS: &[Cap] = &[
+    Cap { bit: AWAY_NOTIFY, name: "away-notify", value: None },
+    Cap { bit: CAP_NOTIFY, name: "cap-notify", value: None },
+    Cap { bit: ECHO_MESSAGE, name: "echo-message", value: None },
+    Cap { bit: INVITE_NOTIFY, name: "invite-notify", value: None },
+    Cap { bit: MULTI_PREFIX, name: "multi-prefix", value: None },
+    Cap { bit: SETNAME, name: "setname", value: None },
+    Cap { bit: USERHOST_IN_NAMES, name: "userhost-in-names", value: None },
+];
+
+/// The row for a wire name.
+pub fn by_name(name: &str) -> Option<&'static Cap> {
+    CAPS.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+/// The wire names of the bits set in `mask`, space separated.
+pub fn names(mask: u64) -> String {
+    CAPS.iter()
+        .filter(|c| mask & c.bit != 0)
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

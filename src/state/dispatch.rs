@@ -1,0 +1,248 @@
+//! The command table and the path every line takes: framing checks,
+//! parsing, lookup, the shared checks (registration, parameter count, oper
+//! capability), then the handler; errors become replies in one place.
+//!
+//! Also the per-client timers (registration timeout, PING, ping timeout)
+//! and flood admission, since they are the other inputs `net` drives.
+//! Imports `proto`, `state` and its handlers.
+
+use std::time::Instant;
+
+use super::error::{CmdError, CmdResult};
+use super::handlers::{channel, messaging, modes, monitor, oper, query, registration, user};
+use super::{ClientId, State};
+use crate::proto::line::{self, LineError};
+use crate::proto::numeric::*;
+use crate::proto::Message;
+
+/// A command handler: the client, its parsed line, the time.
+pub type Handler = fn(&mut State, ClientId, &Message, Instant) -> CmdResult;
+
+/// One row of the command table.
+pub struct Spec {
+    pub name: &'static str,
+    pub handler: Handler,
+    /// Fewer parameters than this → 461.
+    pub min_params: usize,
+    /// Usable before registration completes.
+    pub pre_reg: bool,
+    /// Needs an oper session whose class has this capability ("" = any oper).
+    pub oper: Option<&'static str>,
+}
+
+const fn cmd(name: &'static str, handler: Handler, min_params: usize, pre_reg: bool) -> Spec {
+    Spec {
+        name,
+        handler,
+        min_params,
+        pre_reg,
+        oper: None,
+    }
+}
+
+const fn oper_cmd(name: &'static str, handler: Handler, min_params: usize, cap: &'static str) -> Spec {
+    Spec {
+        name,
+        handler,
+        min_params,
+        pre_reg: false,
+        oper: Some(cap),
+    }
+}
+
+/// Every command, sorted by name (binary search).
+pub static COMMANDS: &[Spec] = &[
+    cmd("ADMIN", query::admin, 0, false),
+    cmd("AWAY", user::away, 0, false),
+    cmd("CAP", registration::cap, 1, true),
+    cmd("HELP", query::help, 0, false),
+    cmd("HELPOP", query::help, 0, false),
+    cmd("INFO", query::info, 0, false),
+    cmd("INVITE", channel::invite, 2, false),
+    cmd("ISON", query::ison, 1, false),
+    cmd("JOIN", channel::join, 1, false),
+    cmd("KICK", channel::kick, 2, false),
+    oper_cmd("KILL", oper::kill, 1, "kill"),
+    cmd("LIST", channel::list, 0, false),
+    cmd("LUSERS", query::lusers, 0, false),
+    cmd("MODE", modes::mode, 1, false),
+    cmd("MONITOR", monitor::monitor, 1, false),
+    cmd("MOTD", query::motd, 0, false),
+    cmd("NAMES", channel::names, 0, false),
+    cmd("NICK", registration::nick, 0, true),
+    cmd("NOTICE", messaging::notice, 0, false),
+    cmd("OPER", oper::oper, 2, false),
+    cmd("PART", channel::part, 1, false),
+    cmd("PASS", registration::pass, 1, true),
+    cmd("PING", registration::ping, 1, true),
+    cmd("PONG", registration::pong, 0, true),
+    cmd("PRIVMSG", messaging::privmsg, 0, false),
+    cmd("QUIT", registration::quit, 0, true),
+    oper_cmd("REHASH", oper::rehash, 0, "rehash"),
+    cmd("SETNAME", user::setname, 1, false),
+    cmd("TIME", query::time, 0, false),
+    cmd("TOPIC", channel::topic, 1, false),
+    cmd("USER", registration::user, 4, true),
+    cmd("USERHOST", query::userhost, 1, false),
+    cmd("VERSION", query::version, 0, false),
+    oper_cmd("WALLOPS", oper::wallops, 1, "wallops"),
+    cmd("WHO", query::who, 0, false),
+    cmd("WHOIS", query::whois, 1, false),
+    cmd("WHOWAS", query::whowas, 1, false),
+];
+
+/// The table row for a command name (ASCII case-insensitive).
+pub fn lookup(name: &str) -> Option<&'static Spec> {
+    let mut upper = [0u8; 16];
+    if name.len() > upper.len() {
+        return None;
+    }
+    for (d, s) in upper.iter_mut().zip(name.bytes()) {
+        *d = s.to_ascii_uppercase();
+    }
+    let key = std::str::from_utf8(&upper[..name.len()]).ok()?;
+    COMMANDS
+        .binary_search_by(|s| s.name.cmp(key))
+        .ok()
+        .map(|i| &COMMANDS[i])
+}
+
+impl State {
+    /// Handles one framed line (without CR LF) from client `id`.
+    pub fn handle_line(&mut self, id: ClientId, raw: &[u8], now: Instant) {
+        let Some(c) = self.clients.get_mut(id) else {
+            return;
+        };
+        if c.dead {
+            return;
+        }
+        c.last_seen = now;
+        c.ping_sent = false;
+        let stripped = line::strip_telnet(raw);
+        let text = match line::check(&stripped) {
+            Ok(t) => t,
+            Err(e) => return self.reject_line(id, e, &stripped),
+        };
+        let Ok(msg) = Message::parse(text) else {
+            return; // an empty line is ignored, as every server does
+        };
+        let Some(spec) = lookup(msg.command) else {
+            let cmd = msg.command.to_ascii_uppercase();
+            return self.reply_error(id, &CmdError::UnknownCommand(cmd));
+        };
+        if let Err(e) = self.check_and_run(spec, id, &msg, now) {
+            self.reply_error(id, &e);
+        }
+    }
+
+    fn check_and_run(&mut self, spec: &Spec, id: ClientId, msg: &Message, now: Instant) -> CmdResult {
+        let c = &self.clients[id];
+        if !c.registered && !spec.pre_reg {
+            return Err(CmdError::NotRegistered);
+        }
+        if msg.params.len() < spec.min_params {
+            return Err(CmdError::NeedMoreParams(spec.name));
+        }
+        if let Some(cap) = spec.oper {
+            let allowed = c.is_oper() && (cap.is_empty() || c.has_oper_cap(cap));
+            if !allowed {
+                return Err(CmdError::NoPrivileges);
+            }
+        }
+        (spec.handler)(self, id, msg, now)
+    }
+
+    /// Answers a line refused by framing checks.
+    fn reject_line(&mut self, id: ClientId, err: LineError, raw: &[u8]) {
+        match err {
+            LineError::BodyTooLong => self.numeric(id, ERR_INPUTTOOLONG, &[], "Input line too long"),
+            LineError::TagsTooLong => self.numeric(
+                id,
+                ERR_INPUTTOOLONG,
+                &[],
+                "Input line contained excess tag data",
+            ),
+            LineError::Nul => self.quit(id, "Received malformed line"),
+            LineError::InvalidUtf8 => {
+                let cmd = line::command_of(raw);
+                let cmd = if cmd.is_empty() { "*".to_string() } else { cmd };
+                self.send_from_server(
+                    id,
+                    "FAIL",
+                    &[&cmd, "INVALID_UTF8"],
+                    Some("Message rejected for containing invalid UTF-8"),
+                );
+            }
+        }
+    }
+
+    /// Flood control: may client `id` have its next line handled at `now`?
+    /// `None`: yes. `Some(t)`: not before `t`.
+    pub fn admit(&mut self, id: ClientId, now: Instant) -> Option<Instant> {
+        let cfg = &self.config.fakelag;
+        let c = self.clients.get_mut(id)?;
+        if !c.registered || c.dead || c.has_oper_cap("nofakelag") {
+            return None;
+        }
+        c.fakelag.admit(cfg, now)
+    }
+
+    /// The earliest client deadline (for the poll timeout).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Runs every client deadline due at `now`.
+    pub fn run_timers(&mut self, now: Instant) {
+        while let Some((id, serial)) = self.timers.pop_due(now) {
+            let Some(c) = self.clients.get_mut(id) else {
+                continue;
+            };
+            if c.serial != serial || c.dead {
+                continue;
+            }
+            let t = &self.config.timeouts;
+            if !c.registered {
+                let due = c.connected_at + t.registration;
+                if now >= due {
+                    self.quit(id, "Registration timed out");
+                } else {
+                    self.timers.schedule(due, id, serial);
+                }
+                continue;
+            }
+            let idle = now.saturating_duration_since(c.last_seen);
+            if idle >= t.ping_timeout {
+                let secs = t.ping_timeout.as_secs();
+                self.quit(id, &format!("Ping timeout: {secs} seconds"));
+            } else if idle >= t.ping && !c.ping_sent {
+                c.ping_sent = true;
+                let due = c.last_seen + t.ping_timeout;
+                self.timers.schedule(due, id, serial);
+                let name = self.config.server.name.clone();
+                self.send_line(id, None, "PING", &[], Some(&name));
+            } else {
+                let due = if c.ping_sent {
+                    c.last_seen + t.ping_timeout
+                } else {
+                    c.last_seen + t.ping
+                };
+                self.timers.schedule(due, id, serial);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_lookup_ignores_case() {
+        assert!(COMMANDS.windows(2).all(|w| w[0].name < w[1].name));
+        assert_eq!(lookup("privmsg").map(|s| s.name), Some("PRIVMSG"));
+        assert_eq!(lookup("PrivMsg").map(|s| s.name), Some("PRIVMSG"));
+        assert!(lookup("NOPE").is_none());
+        assert!(lookup("AVERYLONGCOMMANDNAMEINDEED").is_none());
+    }
+}

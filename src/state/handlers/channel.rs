@@ -1,0 +1,35 @@
+//! Stub: filled in by the handler work.
+
+use std::time::Instant;
+
+use crate::proto::Message;
+use crate::state::error::{CmdError, CmdResult};
+use crate::state::{ClientId, State};
+
+pub fn join(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}
+
+pub fn part(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}
+
+pub fn topic(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}
+
+pub fn names(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}
+
+pub fn list(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}
+
+pub fn invite(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}
+
+pub fn kick(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+}

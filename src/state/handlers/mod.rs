@@ -1,0 +1,13 @@
+//! Command handlers, grouped by area. Each handler opens with its syntax
+//! line, takes `(&mut State, ClientId, &Message, Instant)`, writes its
+//! replies through `State`'s send helpers and returns `CmdResult`.
+//! Handlers never touch sockets; they may import `proto`, `state`, `config`.
+
+pub mod channel;
+pub mod messaging;
+pub mod modes;
+pub mod monitor;
+pub mod oper;
+pub mod query;
+pub mod registration;
+pub mod user;

@@ -1,0 +1,557 @@
+//! Connection registration and the connection-level commands: PASS, NICK,
+//! USER, CAP, PING, PONG, QUIT; the welcome burst (001-005, LUSERS, MOTD,
+//! 221) and ISUPPORT. Also the NICK change of a registered client.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::limits::{MAX_LIST, MAX_MODES, MAX_MONITOR, MAX_TARGETS, REALNAME_MAX, USERLEN};
+use crate::proto::caps::{self, CAPS};
+use crate::proto::numeric::*;
+use crate::proto::{casemap, write, Message};
+use crate::state::error::{CmdError, CmdResult};
+use crate::state::{handlers::monitor, ClientId, Job, Purpose, State};
+
+/// The version string shown in 002, 004 and VERSION.
+pub const VERSION: &str = concat!("picoircd-", env!("CARGO_PKG_VERSION"));
+
+/// `PASS <password>`
+pub fn pass(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let c = &mut s.clients[id];
+    if c.registered {
+        return Err(CmdError::AlreadyRegistered);
+    }
+    c.reg.pass = Some(m.param(0).to_string());
+    Ok(())
+}
+
+/// `NICK <nickname>`
+pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let new = m.param(0);
+    if new.is_empty() {
+        return Err(CmdError::Numeric(ERR_NONICKNAMEGIVEN, vec![], "No nickname given".into()));
+    }
+    if !casemap::valid_nick(new, s.config.limits.nicklen) {
+        return Err(CmdError::Numeric(
+            ERR_ERRONEUSNICKNAME,
+            vec![new.to_string()],
+            "Erroneous nickname".into(),
+        ));
+    }
+    let folded = casemap::fold(new);
+    if let Some(&other) = s.nicks.get(&folded) {
+        if other != id {
+            return Err(CmdError::Numeric(
+                ERR_NICKNAMEINUSE,
+                vec![new.to_string()],
+                "Nickname is already in use".into(),
+            ));
+        }
+    }
+    let c = &s.clients[id];
+    if c.nick == new {
+        return Ok(());
+    }
+    if !c.registered {
+        let old = casemap::fold(&c.nick);
+        if s.nicks.get(&old) == Some(&id) {
+            s.nicks.remove(&old);
+        }
+        s.nicks.insert(folded, id);
+        let c = &mut s.clients[id];
+        c.nick = new.to_string();
+        c.reg.nick = true;
+        try_register(s, id);
+        return Ok(());
+    }
+    change_nick(s, id, new);
+    Ok(())
+}
+
+/// Renames a registered client: NICK to itself and its peers, the index,
+/// WHOWAS, MONITOR.
+pub fn change_nick(s: &mut State, id: ClientId, new: &str) {
+    let mask = s.clients[id].mask();
+    let old_nick = s.clients[id].nick.clone();
+    let old_folded = casemap::fold(&old_nick);
+    let new_folded = casemap::fold(new);
+    let line = s.shared_line(Some(&mask), "NICK", &[], Some(new));
+    s.send_to_common(id, &line, true);
+    s.record_whowas(id);
+    if s.nicks.get(&old_folded) == Some(&id) {
+        s.nicks.remove(&old_folded);
+    }
+    s.nicks.insert(new_folded.clone(), id);
+    s.clients[id].nick = new.to_string();
+    if old_folded != new_folded {
+        monitor::notify(s, &old_nick, None);
+        monitor::notify(s, new, Some(id));
+    }
+}
+
+/// `USER <username> <mode> <unused> :<realname>`
+pub fn user(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let c = &mut s.clients[id];
+    if c.registered || c.reg.user {
+        return Err(CmdError::AlreadyRegistered);
+    }
+    let Some(user) = casemap::clean_user(m.param(0), USERLEN) else {
+        return Err(CmdError::NeedMoreParams("USER"));
+    };
+    c.user = format!("~{user}");
+    c.realname = m.param(3).chars().take(REALNAME_MAX).collect();
+    c.reg.user = true;
+    try_register(s, id);
+    Ok(())
+}
+
+/// `CAP LS [version]` | `CAP LIST` | `CAP REQ :<caps>` | `CAP END`
+pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let sub = m.param(0).to_ascii_uppercase();
+    let nick = s.clients[id].nick.clone();
+    let server = s.config.server.name.clone();
+    match sub.as_str() {
+        "LS" => {
+            let c = &mut s.clients[id];
+            if !c.registered {
+                c.reg.cap_negotiating = true;
+            }
+            let version: u16 = m.param(1).parse().unwrap_or(0);
+            if version >= 302 {
+                c.cap_version = c.cap_version.max(302);
+                // 302 implies cap-notify (IRCv3 capability negotiation).
+                c.caps |= caps::CAP_NOTIFY;
+            }
+            let with_values = c.cap_version >= 302;
+            let words: Vec<String> = CAPS
+                .iter()
+                .map(|cap| match (with_values, cap.value) {
+                    (true, Some(v)) => format!("{}={}", cap.name, v),
+                    _ => cap.name.to_string(),
+                })
+                .collect();
+            send_cap_list(s, id, &server, &nick, "LS", &words, with_values);
+        }
+        "LIST" => {
+            let words: Vec<String> = caps::names(s.clients[id].caps)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect();
+            let multiline = s.clients[id].cap_version >= 302;
+            send_cap_list(s, id, &server, &nick, "LIST", &words, multiline);
+        }
+        "REQ" => {
+            let c = &mut s.clients[id];
+            if !c.registered {
+                c.reg.cap_negotiating = true;
+            }
+            let req = m.param(1);
+            let mut add = 0u64;
+            let mut remove = 0u64;
+            let mut ok = !req.trim().is_empty();
+            for word in req.split(' ').filter(|w| !w.is_empty()) {
+                let (minus, name) = match word.strip_prefix('-') {
+                    Some(n) => (true, n),
+                    None => (false, word),
+                };
+                match caps::by_name(name) {
+                    Some(cap) if minus => remove |= cap.bit,
+                    Some(cap) => add |= cap.bit,
+                    None => ok = false,
+                }
+            }
+            let verb = if ok {
+                c.caps = (c.caps | add) & !remove;
+                "ACK"
+            } else {
+                "NAK"
+            };
+            s.send_line(id, Some(&server), "CAP", &[&nick, verb], Some(req.trim()));
+        }
+        "END" => {
+            let c = &mut s.clients[id];
+            if !c.registered {
+                c.reg.cap_negotiating = false;
+                try_register(s, id);
+            }
+        }
+        _ => {
+            return Err(CmdError::Numeric(
+                ERR_INVALIDCAPCMD,
+                vec![m.param(0).to_string()],
+                "Invalid CAP subcommand".into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Sends `CAP <nick> LS|LIST :…`, split over several lines (with `*`) for
+/// 302 clients when it does not fit one line.
+fn send_cap_list(
+    s: &mut State,
+    id: ClientId,
+    server: &str,
+    nick: &str,
+    verb: &str,
+    words: &[String],
+    multiline: bool,
+) {
+    const BUDGET: usize = 400;
+    let mut lines: Vec<String> = vec![String::new()];
+    for w in words {
+        let cur = lines.last_mut().expect("never empty");
+        if multiline && !cur.is_empty() && cur.len() + 1 + w.len() > BUDGET {
+            lines.push(w.clone());
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(w);
+        }
+    }
+    let n = lines.len();
+    for (i, text) in lines.iter().enumerate() {
+        if i + 1 < n {
+            s.send_line(id, Some(server), "CAP", &[nick, verb, "*"], Some(text));
+        } else {
+            s.send_line(id, Some(server), "CAP", &[nick, verb], Some(text));
+        }
+    }
+}
+
+/// `PING <token>`
+pub fn ping(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let server = s.config.server.name.clone();
+    s.send_line(id, Some(&server), "PONG", &[&server], Some(m.param(0)));
+    Ok(())
+}
+
+/// `PONG [server] <token>`: the read itself reset the idle timer.
+pub fn pong(_s: &mut State, _id: ClientId, _m: &Message, _now: Instant) -> CmdResult {
+    Ok(())
+}
+
+/// `QUIT [:reason]`
+pub fn quit(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let reason = match m.params.first() {
+        Some(r) if !r.is_empty() => format!("Quit: {r}"),
+        _ => "Client Quit".to_string(),
+    };
+    s.quit(id, &reason);
+    Ok(())
+}
+
+/// Completes registration when NICK, USER, CAP END and PASS allow it.
+pub fn try_register(s: &mut State, id: ClientId) {
+    let c = &mut s.clients[id];
+    if c.registered || !c.reg.nick || !c.reg.user || c.reg.cap_negotiating || c.reg.pass_pending {
+        return;
+    }
+    if let Some(hash) = s.config.server.password.clone() {
+        let Some(password) = c.reg.pass.take() else {
+            s.numeric(id, ERR_PASSWDMISMATCH, &[], "Password incorrect");
+            s.quit(id, "Bad password");
+            return;
+        };
+        c.reg.pass_pending = true;
+        let serial = c.serial;
+        s.jobs.push(Job::Verify {
+            client: id,
+            serial,
+            hash,
+            password,
+            purpose: Purpose::ServerPass,
+        });
+        return;
+    }
+    complete_registration(s, id);
+}
+
+/// The worker's answer to a server-password check.
+pub fn server_pass_checked(s: &mut State, id: ClientId, ok: bool) {
+    s.clients[id].reg.pass_pending = false;
+    if ok {
+        complete_registration(s, id);
+    } else {
+        s.numeric(id, ERR_PASSWDMISMATCH, &[], "Password incorrect");
+        s.quit(id, "Bad password");
+    }
+}
+
+/// Registers the client and sends the welcome burst.
+fn complete_registration(s: &mut State, id: ClientId) {
+    // The nick may have been taken while a password check ran.
+    let folded = casemap::fold(&s.clients[id].nick);
+    match s.nicks.get(&folded) {
+        Some(&other) if other != id => {
+            s.numeric(
+                id,
+                ERR_NICKNAMEINUSE,
+                &[&s.clients[id].nick.clone()],
+                "Nickname is already in use",
+            );
+            s.clients[id].reg.nick = false;
+            return;
+        }
+        _ => {}
+    }
+    s.mark_registered(id);
+    s.clients[id].modes.set(crate::state::client::UserModes::INVISIBLE, true);
+    let cfg = Rc::clone(&s.config);
+    let nick = s.clients[id].nick.clone();
+    let name = &cfg.server.name;
+    s.numeric(
+        id,
+        RPL_WELCOME,
+        &[],
+        &format!("Welcome to the {} IRC Network {}", cfg.server.network, nick),
+    );
+    s.numeric(
+        id,
+        RPL_YOURHOST,
+        &[],
+        &format!("Your host is {name}, running version {VERSION}"),
+    );
+    let created = crate::time::human(s.started);
+    s.numeric(id, RPL_CREATED, &[], &format!("This server was created {created}"));
+    s.numeric_opt(
+        id,
+        RPL_MYINFO,
+        &[name, VERSION, "BiorwZ", "CIbeiklmnostv", "Ibehkloqv"],
+        None,
+    );
+    send_isupport(s, id);
+    send_lusers(s, id);
+    send_motd(s, id);
+    let modes = s.clients[id].modes.to_mode_string();
+    s.numeric_opt(id, RPL_UMODEIS, &[&modes], None);
+    let c = &s.clients[id];
+    let (serial, due) = (c.serial, c.last_seen + cfg.timeouts.ping);
+    s.timers.schedule(due, id, serial);
+    let nick = s.clients[id].nick.clone();
+    monitor::notify(s, &nick, Some(id));
+}
+
+/// The ISUPPORT tokens for a config.
+pub fn isupport_tokens(cfg: &Config) -> Vec<String> {
+    let l = &cfg.limits;
+    vec![
+        format!("AWAYLEN={}", l.awaylen),
+        "BOT=B".into(),
+        "CASEMAPPING=ascii".into(),
+        format!("CHANLIMIT=#:{}", l.chanlimit),
+        "CHANMODES=Ibe,k,l,Cimnst".into(),
+        format!("CHANNELLEN={}", l.channellen),
+        "CHANTYPES=#".into(),
+        "ELIST=U".into(),
+        "EXCEPTS".into(),
+        "INVEX".into(),
+        format!("KICKLEN={}", l.kicklen),
+        format!("MAXLIST=beI:{MAX_LIST}"),
+        format!("MAXTARGETS={MAX_TARGETS}"),
+        format!("MODES={MAX_MODES}"),
+        format!("MONITOR={MAX_MONITOR}"),
+        format!("NETWORK={}", cfg.server.network),
+        format!("NICKLEN={}", l.nicklen),
+        "PREFIX=(qaohv)~&@%+".into(),
+        "STATUSMSG=~&@%+".into(),
+        format!(
+            "TARGMAX=NAMES:1,LIST:1,KICK:,WHOIS:1,USERHOST:10,PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},MONITOR:{MAX_MONITOR}"
+        ),
+        format!("TOPICLEN={}", l.topiclen),
+        "UTF8ONLY".into(),
+        "WHOX".into(),
+    ]
+}
+
+/// 005 lines, at most 13 tokens each.
+pub fn send_isupport(s: &mut State, id: ClientId) {
+    let tokens = s.isupport.clone();
+    for chunk in tokens.chunks(13) {
+        let p: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        s.numeric(id, RPL_ISUPPORT, &p, "are supported by this server");
+    }
+}
+
+/// LUSERS: 251-255, 265, 266.
+pub fn send_lusers(s: &mut State, id: ClientId) {
+    let total = s.registered_count();
+    let invisible = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.registered && !c.dead && c.modes.has(crate::state::client::UserModes::INVISIBLE))
+        .count();
+    let opers = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.registered && !c.dead && c.oper.as_ref().is_some_and(|o| !o.hidden))
+        .count();
+    let unknown = s.clients.iter().filter(|(_, c)| !c.registered && !c.dead).count();
+    let chans = s.channels.len();
+    let max = s.stats.max_local;
+    s.numeric(
+        id,
+        RPL_LUSERCLIENT,
+        &[],
+        &format!(
+            "There are {} users and {} invisible on 1 server(s)",
+            total - invisible,
+            invisible
+        ),
+    );
+    s.numeric(id, RPL_LUSEROP, &[&opers.to_string()], "IRC Operators online");
+    s.numeric(id, RPL_LUSERUNKNOWN, &[&unknown.to_string()], "unregistered connections");
+    s.numeric(id, RPL_LUSERCHANNELS, &[&chans.to_string()], "channels formed");
+    s.numeric(
+        id,
+        RPL_LUSERME,
+        &[],
+        &format!("I have {total} clients and 0 servers"),
+    );
+    let (t, m) = (total.to_string(), max.to_string());
+    s.numeric(
+        id,
+        RPL_LOCALUSERS,
+        &[&t, &m],
+        &format!("Current local users {total}, max {max}"),
+    );
+    s.numeric(
+        id,
+        RPL_GLOBALUSERS,
+        &[&t, &m],
+        &format!("Current global users {total}, max {max}"),
+    );
+}
+
+/// MOTD: 375, 372…, 376, or 422.
+pub fn send_motd(s: &mut State, id: ClientId) {
+    let cfg = Rc::clone(&s.config);
+    let Some(lines) = &cfg.server.motd else {
+        s.numeric(id, ERR_NOMOTD, &[], "MOTD File is missing");
+        return;
+    };
+    s.numeric(
+        id,
+        RPL_MOTDSTART,
+        &[],
+        &format!("- {} Message of the day - ", cfg.server.name),
+    );
+    let mut buf = Vec::with_capacity(lines.len() * 64);
+    let nick = s.clients[id].nick.clone();
+    for l in lines {
+        write::numeric(&mut buf, &cfg.server.name, RPL_MOTD, &nick, &[], Some(&format!("- {l}")));
+    }
+    s.send_bytes(id, &buf);
+    s.numeric(id, RPL_ENDOFMOTD, &[], "End of MOTD command");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::testutil::{assert_has, assert_lacks, config, Harness};
+    use std::time::Duration;
+
+    #[test]
+    fn welcome_burst_in_order() {
+        let mut h = Harness::new();
+        let id = h.connect();
+        h.line(id, "CAP LS 302");
+        h.line(id, "NICK alice");
+        h.line(id, "USER alice 0 * :Alice A");
+        assert!(!h.s.clients[id].registered, "held until CAP END");
+        h.line(id, "JOIN :");
+        let out = h.take(id);
+        assert_has(&out, "CAP * LS :");
+        assert_has(&out, ":pico.test 451 alice :You need to register");
+        h.line(id, "CAP END");
+        let out = h.take(id);
+        let nums: Vec<&str> = out.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
+        assert_eq!(&nums[..4], ["001", "002", "003", "004"]);
+        assert_eq!(out[0], ":pico.test 001 alice :Welcome to the PicoNet IRC Network alice");
+        assert_has(&out, "PREFIX=(qaohv)~&@%+");
+        assert_has(&out, "CASEMAPPING=ascii");
+        assert_has(&out, " 251 alice ");
+        assert_has(&out, " 375 alice :- pico.test Message of the day - ");
+        assert_has(&out, " 372 alice :- hello");
+        assert_has(&out, " 376 alice :End of MOTD command");
+        assert_eq!(out.last().unwrap(), ":pico.test 221 alice +i");
+    }
+
+    #[test]
+    fn nick_rules_and_collisions() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.connect();
+        h.line(b, "NICK Alice");
+        assert_has(&h.take(b), " 433 * Alice :Nickname is already in use");
+        h.line(b, "NICK 1bad");
+        assert_has(&h.take(b), " 432 * 1bad :Erroneous nickname");
+        h.line(b, "NICK");
+        assert_has(&h.take(b), " 431 * :No nickname given");
+        h.line(a, "NICK ALICE");
+        assert_has(&h.take(a), ":alice!~alice@");
+        assert_eq!(h.s.clients[a].nick, "ALICE");
+    }
+
+    #[test]
+    fn server_password_is_checked_off_loop() {
+        let mut cfg = config();
+        cfg.server.password = Some(bcrypt::hash("sesame", 4).unwrap());
+        let mut h = Harness::with_config(cfg);
+        let ok = h.connect();
+        h.s.handle_line(ok, b"PASS sesame", h.now);
+        h.s.handle_line(ok, b"NICK a", h.now);
+        h.s.handle_line(ok, b"USER a 0 * :a", h.now);
+        assert_eq!(h.s.jobs.len(), 1, "bcrypt goes to the worker");
+        assert!(!h.s.clients[ok].registered);
+        h.run_jobs();
+        assert!(h.s.clients[ok].registered);
+        let bad = h.connect();
+        h.line(bad, "PASS wrong");
+        h.line(bad, "NICK b");
+        h.line(bad, "USER b 0 * :b");
+        let out = h.take(bad);
+        assert_has(&out, " 464 b :Password incorrect");
+        assert_has(&out, "ERROR :Bad password");
+        assert!(h.s.clients[bad].dead);
+    }
+
+    #[test]
+    fn registration_and_ping_timeouts() {
+        let mut h = Harness::new();
+        let idle = h.connect();
+        let a = h.client("alice");
+        h.advance(Duration::from_secs(61));
+        assert_has(&h.take(idle), "ERROR :Registration timed out");
+        h.advance(Duration::from_secs(30));
+        assert_has(&h.take(a), "PING :pico.test");
+        h.line(a, "PONG :pico.test");
+        h.advance(Duration::from_secs(89));
+        assert_lacks(&h.take(a), "PING");
+        h.advance(Duration::from_secs(2));
+        assert_has(&h.take(a), "PING");
+        h.advance(Duration::from_secs(60));
+        assert_has(&h.take(a), "ERROR :Ping timeout: 150 seconds");
+    }
+
+    #[test]
+    #[ignore = "needs JOIN (channel handlers)"]
+    fn quit_reaches_peers_once() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        h.line(a, "JOIN #x,#y");
+        h.line(b, "JOIN #x,#y");
+        h.take(a);
+        h.line(b, "QUIT :bye");
+        let out = h.take(a);
+        assert_eq!(
+            out.iter().filter(|l| l.contains(" QUIT :Quit: bye")).count(),
+            1,
+            "{out:?}"
+        );
+        assert_has(&h.take(b), "ERROR :Quit: bye");
+    }
+}

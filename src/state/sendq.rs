@@ -1,0 +1,137 @@
+//! A client's send queue: the bytes waiting for the socket.
+//!
+//! Replies to one client are appended to an owned buffer; a channel message
+//! is a shared `Rc<[u8]>` serialized once and pushed to every recipient,
+//! so fan-out costs one pointer per member, not one copy. An idle client's
+//! queue holds no allocation. `net` drains it with vectored writes.
+//! Imports nothing from the crate.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::rc::Rc;
+
+/// Owned chunks grow to this size before a new one is started.
+const OWN_CHUNK: usize = 4096;
+
+enum Chunk {
+    Own(Vec<u8>),
+    Shared(Rc<[u8]>),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Own(v) => v,
+            Chunk::Shared(r) => r,
+        }
+    }
+}
+
+/// Bytes queued for one client.
+#[derive(Default)]
+pub struct SendQueue {
+    chunks: VecDeque<Chunk>,
+    /// How much of the front chunk was already written.
+    head: usize,
+    /// Bytes queued in all (not yet written).
+    len: usize,
+}
+
+impl SendQueue {
+    /// Bytes waiting.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends bytes that belong to this client alone.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.len += bytes.len();
+        if let Some(Chunk::Own(v)) = self.chunks.back_mut() {
+            if v.len() + bytes.len() <= OWN_CHUNK || v.len() < 256 {
+                v.extend_from_slice(bytes);
+                return;
+            }
+        }
+        let mut v = Vec::with_capacity(bytes.len().max(512));
+        v.extend_from_slice(bytes);
+        self.chunks.push_back(Chunk::Own(v));
+    }
+
+    /// Appends a shared line (fan-out).
+    pub fn push_shared(&mut self, line: &Rc<[u8]>) {
+        self.len += line.len();
+        self.chunks.push_back(Chunk::Shared(Rc::clone(line)));
+    }
+
+    /// Fills `out` with slices of the queued bytes, front first.
+    pub fn slices<'a>(&'a self, out: &mut Vec<IoSlice<'a>>, max: usize) {
+        for (i, c) in self.chunks.iter().take(max).enumerate() {
+            let b = c.bytes();
+            out.push(IoSlice::new(if i == 0 { &b[self.head..] } else { b }));
+        }
+    }
+
+    /// Marks `n` bytes as written.
+    pub fn consume(&mut self, mut n: usize) {
+        self.len -= n.min(self.len);
+        while n > 0 {
+            let Some(front) = self.chunks.front() else {
+                break;
+            };
+            let left = front.bytes().len() - self.head;
+            if n >= left {
+                n -= left;
+                self.head = 0;
+                self.chunks.pop_front();
+            } else {
+                self.head += n;
+                n = 0;
+            }
+        }
+        if self.chunks.is_empty() {
+            self.head = 0;
+            // Give back the ring's memory once it grew for a burst.
+            if self.chunks.capacity() > 16 {
+                self.chunks = VecDeque::new();
+            }
+        }
+    }
+
+    /// Drops everything queued.
+    pub fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(q: &SendQueue) -> Vec<u8> {
+        let mut s = Vec::new();
+        q.slices(&mut s, 64);
+        s.iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
+    #[test]
+    fn queues_owned_and_shared_in_order() {
+        let mut q = SendQueue::default();
+        q.push_bytes(b"a\r\n");
+        let shared: Rc<[u8]> = Rc::from(&b"shared\r\n"[..]);
+        q.push_shared(&shared);
+        q.push_bytes(b"b\r\n");
+        assert_eq!(q.len(), 14);
+        assert_eq!(drain(&q), b"a\r\nshared\r\nb\r\n");
+        q.consume(5);
+        assert_eq!(drain(&q), b"ared\r\nb\r\n");
+        q.consume(9);
+        assert!(q.is_empty());
+        assert_eq!(drain(&q), b"");
+    }
+}
