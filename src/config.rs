@@ -120,12 +120,20 @@ impl IpNet {
         match (self.addr, ip) {
             (V4(a), V4(b)) => {
                 let bits = u32::from(self.prefix.min(32));
-                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
                 u32::from(a) & mask == u32::from(b) & mask
             }
             (V6(a), V6(b)) => {
                 let bits = u32::from(self.prefix.min(128));
-                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
                 u128::from(a) & mask == u128::from(b) & mask
             }
             (V6(_), V4(b)) => self.contains(std::net::IpAddr::V6(b.to_ipv6_mapped())),

@@ -48,6 +48,12 @@ pub fn init(level: Level, timestamps: bool) {
     TIMESTAMPS.store(timestamps, Ordering::Relaxed);
 }
 
+/// Should lines carry a timestamp? Not under systemd, whose journal adds
+/// its own (`JOURNAL_STREAM` is set when stderr is the journal).
+pub fn timestamps_wanted() -> bool {
+    std::env::var_os("JOURNAL_STREAM").is_none()
+}
+
 /// Is a line at `level` written?
 pub fn enabled(level: Level) -> bool {
     level as u8 <= LEVEL.load(Ordering::Relaxed)

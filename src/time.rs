@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn renders_known_instants() {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339_millis(1_795_576_434_123), "2026-11-25T03:13:54.123Z");
+        assert_eq!(
+            rfc3339_millis(1_795_576_434_123),
+            "2026-11-25T03:13:54.123Z"
+        );
         assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(
             human(1_795_576_434),

@@ -21,13 +21,41 @@ pub const ECHO_MESSAGE: u64 = 1 << 6;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
-    Cap { bit: AWAY_NOTIFY, name: "away-notify", value: None },
-    Cap { bit: CAP_NOTIFY, name: "cap-notify", value: None },
-    Cap { bit: ECHO_MESSAGE, name: "echo-message", value: None },
-    Cap { bit: INVITE_NOTIFY, name: "invite-notify", value: None },
-    Cap { bit: MULTI_PREFIX, name: "multi-prefix", value: None },
-    Cap { bit: SETNAME, name: "setname", value: None },
-    Cap { bit: USERHOST_IN_NAMES, name: "userhost-in-names", value: None },
+    Cap {
+        bit: AWAY_NOTIFY,
+        name: "away-notify",
+        value: None,
+    },
+    Cap {
+        bit: CAP_NOTIFY,
+        name: "cap-notify",
+        value: None,
+    },
+    Cap {
+        bit: ECHO_MESSAGE,
+        name: "echo-message",
+        value: None,
+    },
+    Cap {
+        bit: INVITE_NOTIFY,
+        name: "invite-notify",
+        value: None,
+    },
+    Cap {
+        bit: MULTI_PREFIX,
+        name: "multi-prefix",
+        value: None,
+    },
+    Cap {
+        bit: SETNAME,
+        name: "setname",
+        value: None,
+    },
+    Cap {
+        bit: USERHOST_IN_NAMES,
+        name: "userhost-in-names",
+        value: None,
+    },
 ];
 
 /// The row for a wire name.

@@ -121,7 +121,9 @@ mod tests {
 
     #[test]
     fn strips_telnet_negotiation() {
-        let raw = [255, 251, 31, b'N', b'I', 255, 250, 24, 0, 255, 240, b'C', b'K'];
+        let raw = [
+            255, 251, 31, b'N', b'I', 255, 250, 24, 0, 255, 240, b'C', b'K',
+        ];
         assert_eq!(&*strip_telnet(&raw), b"NICK");
         assert!(matches!(strip_telnet(b"NICK"), Cow::Borrowed(_)));
     }

@@ -93,7 +93,10 @@ impl<'a> Message<'a> {
 
     /// The raw value of tag `key`; the last one wins when a key repeats.
     pub fn tag(&self, key: &str) -> Option<&'a str> {
-        self.tags().filter(|(k, _)| *k == key).map(|(_, v)| v).last()
+        self.tags()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .last()
     }
 }
 

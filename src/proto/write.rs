@@ -138,7 +138,13 @@ mod tests {
     #[test]
     fn writes_lines_and_numerics() {
         let mut out = Vec::new();
-        line(&mut out, Some("n!u@h"), "PRIVMSG", &["#c"], Some("hi there"));
+        line(
+            &mut out,
+            Some("n!u@h"),
+            "PRIVMSG",
+            &["#c"],
+            Some("hi there"),
+        );
         assert_eq!(s(&out), ":n!u@h PRIVMSG #c :hi there\r\n");
         out.clear();
         line(&mut out, Some("n!u@h"), "JOIN", &["#c"], None);
@@ -163,7 +169,10 @@ mod tests {
     #[test]
     fn writes_tags() {
         let mut out = Vec::new();
-        tags(&mut out, &[("time", "2020-01-01T00:00:00.000Z"), ("+x", "a b")]);
+        tags(
+            &mut out,
+            &[("time", "2020-01-01T00:00:00.000Z"), ("+x", "a b")],
+        );
         assert_eq!(s(&out), "@time=2020-01-01T00:00:00.000Z;+x=a\\sb ");
     }
 }

@@ -28,7 +28,9 @@ pub mod prefix {
 
     /// The bit for a mode letter (q a o h v).
     pub fn from_mode(letter: char) -> Option<u8> {
-        ALL.iter().find(|(_, m, _)| *m == letter).map(|(b, _, _)| *b)
+        ALL.iter()
+            .find(|(_, m, _)| *m == letter)
+            .map(|(b, _, _)| *b)
     }
 
     /// The bit for a prefix char (~ & @ % +).
@@ -38,7 +40,9 @@ pub mod prefix {
 
     /// The highest prefix char, if any.
     pub fn highest(bits: u8) -> Option<char> {
-        ALL.iter().find(|(b, _, _)| bits & b != 0).map(|(_, _, p)| *p)
+        ALL.iter()
+            .find(|(b, _, _)| bits & b != 0)
+            .map(|(_, _, p)| *p)
     }
 
     /// Every prefix char, highest first (multi-prefix).
@@ -228,7 +232,10 @@ mod tests {
         c.add(2, 0);
         c.add(9, prefix::VOICE);
         c.add(5, 0);
-        assert_eq!(c.members.iter().map(|m| m.id).collect::<Vec<_>>(), [2, 5, 9]);
+        assert_eq!(
+            c.members.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [2, 5, 9]
+        );
         assert_eq!(c.prefix_of(5), Some(prefix::OP));
         assert!(c.set_prefix(2, prefix::HALFOP, true));
         assert_eq!(prefix::highest(prefix::OP | prefix::VOICE), Some('@'));

@@ -143,7 +143,15 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(serial: u64, ip: IpAddr, host: String, local_port: u16, tls: bool, now: Instant, unix: u64) -> Client {
+    pub fn new(
+        serial: u64,
+        ip: IpAddr,
+        host: String,
+        local_port: u16,
+        tls: bool,
+        now: Instant,
+        unix: u64,
+    ) -> Client {
         let mut modes = UserModes::default();
         modes.set(UserModes::TLS, tls);
         Client {

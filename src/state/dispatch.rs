@@ -40,7 +40,12 @@ const fn cmd(name: &'static str, handler: Handler, min_params: usize, pre_reg: b
     }
 }
 
-const fn oper_cmd(name: &'static str, handler: Handler, min_params: usize, cap: &'static str) -> Spec {
+const fn oper_cmd(
+    name: &'static str,
+    handler: Handler,
+    min_params: usize,
+    cap: &'static str,
+) -> Spec {
     Spec {
         name,
         handler,
@@ -135,7 +140,13 @@ impl State {
         }
     }
 
-    fn check_and_run(&mut self, spec: &Spec, id: ClientId, msg: &Message, now: Instant) -> CmdResult {
+    fn check_and_run(
+        &mut self,
+        spec: &Spec,
+        id: ClientId,
+        msg: &Message,
+        now: Instant,
+    ) -> CmdResult {
         let c = &self.clients[id];
         if !c.registered && !spec.pre_reg {
             return Err(CmdError::NotRegistered);
@@ -155,7 +166,9 @@ impl State {
     /// Answers a line refused by framing checks.
     fn reject_line(&mut self, id: ClientId, err: LineError, raw: &[u8]) {
         match err {
-            LineError::BodyTooLong => self.numeric(id, ERR_INPUTTOOLONG, &[], "Input line too long"),
+            LineError::BodyTooLong => {
+                self.numeric(id, ERR_INPUTTOOLONG, &[], "Input line too long")
+            }
             LineError::TagsTooLong => self.numeric(
                 id,
                 ERR_INPUTTOOLONG,
@@ -174,6 +187,11 @@ impl State {
                 );
             }
         }
+    }
+
+    /// The connection dropped a line longer than `LINE_MAX` bytes.
+    pub fn handle_overlong(&mut self, id: ClientId) {
+        self.reject_line(id, LineError::BodyTooLong, b"");
     }
 
     /// Flood control: may client `id` have its next line handled at `now`?

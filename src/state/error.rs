@@ -39,10 +39,18 @@ pub enum CmdError {
 pub fn describe(err: &CmdError) -> Described {
     use CmdError::*;
     match err {
-        NeedMoreParams(cmd) => num(ERR_NEEDMOREPARAMS, vec![cmd.to_string()], "Not enough parameters"),
+        NeedMoreParams(cmd) => num(
+            ERR_NEEDMOREPARAMS,
+            vec![cmd.to_string()],
+            "Not enough parameters",
+        ),
         NoSuchNick(n) => num(ERR_NOSUCHNICK, vec![n.clone()], "No such nick"),
         NoSuchChannel(c) => num(ERR_NOSUCHCHANNEL, vec![c.clone()], "No such channel"),
-        NotOnChannel(c) => num(ERR_NOTONCHANNEL, vec![c.clone()], "You're not on that channel"),
+        NotOnChannel(c) => num(
+            ERR_NOTONCHANNEL,
+            vec![c.clone()],
+            "You're not on that channel",
+        ),
         UserNotInChannel(n, c) => num(
             ERR_USERNOTINCHANNEL,
             vec![n.clone(), c.clone()],

@@ -246,7 +246,13 @@ impl State {
     }
 
     /// Sends a message from the server to one client.
-    pub fn send_from_server(&mut self, id: ClientId, command: &str, middle: &[&str], trailing: Option<&str>) {
+    pub fn send_from_server(
+        &mut self,
+        id: ClientId,
+        command: &str,
+        middle: &[&str],
+        trailing: Option<&str>,
+    ) {
         let name = Rc::clone(&self.config);
         self.send_line(id, Some(&name.server.name), command, middle, trailing);
     }
@@ -263,14 +269,25 @@ impl State {
         };
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
-        write::numeric(&mut buf, &self.config.server.name, num, &c.nick, middle, trailing);
+        write::numeric(
+            &mut buf,
+            &self.config.server.name,
+            num,
+            &c.nick,
+            middle,
+            trailing,
+        );
         self.send_bytes(id, &buf);
         self.scratch = buf;
     }
 
     /// Sends a server NOTICE to one client.
     pub fn notice(&mut self, id: ClientId, text: &str) {
-        let nick = self.clients.get(id).map(|c| c.nick.clone()).unwrap_or_default();
+        let nick = self
+            .clients
+            .get(id)
+            .map(|c| c.nick.clone())
+            .unwrap_or_default();
         self.send_from_server(id, "NOTICE", &[&nick], Some(text));
     }
 
@@ -347,7 +364,11 @@ impl State {
                 out.push(id);
             }
         }
-        let chans = self.clients.get(id).map(|c| c.channels.clone()).unwrap_or_default();
+        let chans = self
+            .clients
+            .get(id)
+            .map(|c| c.channels.clone())
+            .unwrap_or_default();
         for chan in chans {
             let Some(ch) = self.channels.get(chan) else {
                 continue;

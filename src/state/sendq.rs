@@ -75,6 +75,18 @@ impl SendQueue {
         }
     }
 
+    /// Fills `out` with slices of the queued bytes, front first; returns
+    /// how many were filled.
+    pub fn fill<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for (slot, (i, c)) in out.iter_mut().zip(self.chunks.iter().enumerate()) {
+            let b = c.bytes();
+            *slot = IoSlice::new(if i == 0 { &b[self.head..] } else { b });
+            n += 1;
+        }
+        n
+    }
+
     /// Marks `n` bytes as written.
     pub fn consume(&mut self, mut n: usize) {
         self.len -= n.min(self.len);

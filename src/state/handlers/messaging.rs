@@ -44,7 +44,11 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
         if notice {
             return Ok(());
         }
-        return Err(CmdError::Numeric(ERR_NOTEXTTOSEND, vec![], "No text to send".into()));
+        return Err(CmdError::Numeric(
+            ERR_NOTEXTTOSEND,
+            vec![],
+            "No text to send".into(),
+        ));
     }
     s.clients[id].last_message = now;
     for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
@@ -59,7 +63,10 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
             }
             break;
         }
-        let result = if target.trim_start_matches(['~', '&', '@', '%', '+']).starts_with('#') {
+        let result = if target
+            .trim_start_matches(['~', '&', '@', '%', '+'])
+            .starts_with('#')
+        {
             to_channel(s, id, target, text, cmd)
         } else {
             to_nick(s, id, target, text, cmd)

@@ -66,7 +66,12 @@ pub fn monitor(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
             let list = s.clients[id].monitoring.clone();
             let (mut online, mut offline) = (Vec::new(), Vec::new());
             for folded in list {
-                match s.nicks.get(&folded).copied().filter(|&o| s.clients[o].registered) {
+                match s
+                    .nicks
+                    .get(&folded)
+                    .copied()
+                    .filter(|&o| s.clients[o].registered)
+                {
                     Some(o) => online.push(s.clients[o].mask()),
                     None => offline.push(folded),
                 }

@@ -24,3 +24,14 @@ pub fn rehash(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdR
 
 /// The worker's answer to an OPER password check.
 pub fn oper_checked(_s: &mut State, _id: ClientId, _name: &str, _ok: bool) {}
+
+/// Stub: replaced by the oper handler work.
+pub fn rehash_done(
+    s: &mut State,
+    _by: Option<ClientId>,
+    result: Result<crate::config::Config, String>,
+) {
+    if let Ok(cfg) = result {
+        s.apply_config(cfg);
+    }
+}

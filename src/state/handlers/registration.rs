@@ -30,7 +30,11 @@ pub fn pass(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
     let new = m.param(0);
     if new.is_empty() {
-        return Err(CmdError::Numeric(ERR_NONICKNAMEGIVEN, vec![], "No nickname given".into()));
+        return Err(CmdError::Numeric(
+            ERR_NONICKNAMEGIVEN,
+            vec![],
+            "No nickname given".into(),
+        ));
     }
     if !casemap::valid_nick(new, s.config.limits.nicklen) {
         return Err(CmdError::Numeric(
@@ -299,7 +303,9 @@ fn complete_registration(s: &mut State, id: ClientId) {
         _ => {}
     }
     s.mark_registered(id);
-    s.clients[id].modes.set(crate::state::client::UserModes::INVISIBLE, true);
+    s.clients[id]
+        .modes
+        .set(crate::state::client::UserModes::INVISIBLE, true);
     let cfg = Rc::clone(&s.config);
     let nick = s.clients[id].nick.clone();
     let name = &cfg.server.name;
@@ -316,7 +322,12 @@ fn complete_registration(s: &mut State, id: ClientId) {
         &format!("Your host is {name}, running version {VERSION}"),
     );
     let created = crate::time::human(s.started);
-    s.numeric(id, RPL_CREATED, &[], &format!("This server was created {created}"));
+    s.numeric(
+        id,
+        RPL_CREATED,
+        &[],
+        &format!("This server was created {created}"),
+    );
     s.numeric_opt(
         id,
         RPL_MYINFO,
@@ -382,14 +393,20 @@ pub fn send_lusers(s: &mut State, id: ClientId) {
     let invisible = s
         .clients
         .iter()
-        .filter(|(_, c)| c.registered && !c.dead && c.modes.has(crate::state::client::UserModes::INVISIBLE))
+        .filter(|(_, c)| {
+            c.registered && !c.dead && c.modes.has(crate::state::client::UserModes::INVISIBLE)
+        })
         .count();
     let opers = s
         .clients
         .iter()
         .filter(|(_, c)| c.registered && !c.dead && c.oper.as_ref().is_some_and(|o| !o.hidden))
         .count();
-    let unknown = s.clients.iter().filter(|(_, c)| !c.registered && !c.dead).count();
+    let unknown = s
+        .clients
+        .iter()
+        .filter(|(_, c)| !c.registered && !c.dead)
+        .count();
     let chans = s.channels.len();
     let max = s.stats.max_local;
     s.numeric(
@@ -402,9 +419,24 @@ pub fn send_lusers(s: &mut State, id: ClientId) {
             invisible
         ),
     );
-    s.numeric(id, RPL_LUSEROP, &[&opers.to_string()], "IRC Operators online");
-    s.numeric(id, RPL_LUSERUNKNOWN, &[&unknown.to_string()], "unregistered connections");
-    s.numeric(id, RPL_LUSERCHANNELS, &[&chans.to_string()], "channels formed");
+    s.numeric(
+        id,
+        RPL_LUSEROP,
+        &[&opers.to_string()],
+        "IRC Operators online",
+    );
+    s.numeric(
+        id,
+        RPL_LUSERUNKNOWN,
+        &[&unknown.to_string()],
+        "unregistered connections",
+    );
+    s.numeric(
+        id,
+        RPL_LUSERCHANNELS,
+        &[&chans.to_string()],
+        "channels formed",
+    );
     s.numeric(
         id,
         RPL_LUSERME,
@@ -442,7 +474,14 @@ pub fn send_motd(s: &mut State, id: ClientId) {
     let mut buf = Vec::with_capacity(lines.len() * 64);
     let nick = s.clients[id].nick.clone();
     for l in lines {
-        write::numeric(&mut buf, &cfg.server.name, RPL_MOTD, &nick, &[], Some(&format!("- {l}")));
+        write::numeric(
+            &mut buf,
+            &cfg.server.name,
+            RPL_MOTD,
+            &nick,
+            &[],
+            Some(&format!("- {l}")),
+        );
     }
     s.send_bytes(id, &buf);
     s.numeric(id, RPL_ENDOFMOTD, &[], "End of MOTD command");
@@ -469,7 +508,10 @@ mod tests {
         let out = h.take(id);
         let nums: Vec<&str> = out.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
         assert_eq!(&nums[..4], ["001", "002", "003", "004"]);
-        assert_eq!(out[0], ":pico.test 001 alice :Welcome to the PicoNet IRC Network alice");
+        assert_eq!(
+            out[0],
+            ":pico.test 001 alice :Welcome to the PicoNet IRC Network alice"
+        );
         assert_has(&out, "PREFIX=(qaohv)~&@%+");
         assert_has(&out, "CASEMAPPING=ascii");
         assert_has(&out, " 251 alice ");
@@ -548,7 +590,9 @@ mod tests {
         h.line(b, "QUIT :bye");
         let out = h.take(a);
         assert_eq!(
-            out.iter().filter(|l| l.contains(" QUIT :Quit: bye")).count(),
+            out.iter()
+                .filter(|l| l.contains(" QUIT :Quit: bye"))
+                .count(),
             1,
             "{out:?}"
         );

@@ -1,0 +1,546 @@
+//! The event loop: one `mio::Poll` on one thread for listeners, clients,
+//! signals and the worker's wake-ups.
+//!
+//! Each turn: poll (timeout from the earliest deadline, zero while input
+//! is waiting), note readiness, read and handle lines for active clients
+//! (at most `LINES_PER_TURN` each, fakelag permitting), run timers, hand
+//! jobs to the worker, then write every client with new output (a direct
+//! vectored write; WRITABLE interest only for what the socket would not
+//! take) and reap the connections marked closing. Slots are freed only at
+//! the end of a turn, so a token never changes owner within one batch.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+
+use super::admission::{Admission, Refusal};
+use super::conn::Conn;
+use super::worker::Worker;
+use crate::config::Config;
+use crate::limits::{LINES_PER_TURN, LINE_MAX, READ_PER_TURN};
+use crate::proto::line;
+use crate::state::{handlers::oper, ClientId, State};
+use crate::{log_error, log_info, log_warn};
+
+const SIGNALS: Token = Token(0);
+const WAKER: Token = Token(1);
+const LISTENER_BASE: usize = 2;
+const CLIENT_BASE: usize = 1 << 16;
+/// How long accepting pauses after EMFILE/ENFILE.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(250);
+/// How many slices one vectored write takes.
+const IOV_MAX: usize = 64;
+
+/// A bound listener.
+struct Listener {
+    socket: TcpListener,
+    addr: SocketAddr,
+}
+
+/// The server: state plus everything that talks to the OS.
+pub struct Server {
+    poll: Poll,
+    listeners: Vec<Listener>,
+    conns: Vec<Option<Conn>>,
+    pub state: State,
+    admission: Admission,
+    worker: Worker,
+    signals: Signals,
+    active: Vec<ClientId>,
+    throttled: BinaryHeap<Reverse<(Instant, ClientId)>>,
+    accept_paused_until: Option<Instant>,
+    config_path: PathBuf,
+    scratch: Box<[u8]>,
+    last_sweep: Instant,
+    stopping: bool,
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Server {
+    /// Binds every listener and prepares the loop.
+    pub fn new(config: Config) -> Result<Server, StartError> {
+        let err = |what: &str, e: io::Error| StartError(format!("{what}: {e}"));
+        for l in &config.listen {
+            if l.tls.is_some() {
+                return Err(StartError(format!(
+                    "listener {}: TLS listeners are not supported yet (see README, \"Transports\"); remove or comment out its `tls`",
+                    l.address
+                )));
+            }
+            if l.websocket {
+                return Err(StartError(format!(
+                    "listener {}: WebSocket listeners are not supported yet (see README, \"Transports\"); remove or comment out `websocket`",
+                    l.address
+                )));
+            }
+        }
+        let poll = Poll::new().map_err(|e| err("creating the poll", e))?;
+        let mut listeners = Vec::new();
+        for (i, l) in config.listen.iter().enumerate() {
+            let mut socket = TcpListener::bind(l.address)
+                .map_err(|e| err(&format!("listener {}", l.address), e))?;
+            poll.registry()
+                .register(&mut socket, Token(LISTENER_BASE + i), Interest::READABLE)
+                .map_err(|e| err("registering a listener", e))?;
+            let addr = socket.local_addr().unwrap_or(l.address);
+            log_info!("listeners", "now listening on {addr}");
+            listeners.push(Listener { socket, addr });
+        }
+        let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
+            .map_err(|e| err("installing signal handlers", e))?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)
+            .map_err(|e| err("registering signals", e))?;
+        let waker =
+            Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| err("creating the waker", e))?);
+        let worker = Worker::start(waker).map_err(|e| err("starting the worker thread", e))?;
+        let config_path = config.path.clone();
+        let now = Instant::now();
+        Ok(Server {
+            poll,
+            listeners,
+            conns: Vec::new(),
+            state: State::new(config, crate::time::unix_millis()),
+            admission: Admission::default(),
+            worker,
+            signals,
+            active: Vec::new(),
+            throttled: BinaryHeap::new(),
+            accept_paused_until: None,
+            config_path,
+            scratch: vec![0u8; READ_PER_TURN].into_boxed_slice(),
+            last_sweep: now,
+            stopping: false,
+        })
+    }
+
+    /// The addresses actually bound (useful with port 0).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().map(|l| l.addr).collect()
+    }
+
+    /// Runs until SIGTERM/SIGINT; returns after every client got its ERROR.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        log_info!("server", "server running");
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let now = Instant::now();
+            self.state.now_ms = crate::time::unix_millis();
+            for ev in events.iter() {
+                match ev.token() {
+                    SIGNALS => self.on_signals(),
+                    WAKER => self.on_worker_results(),
+                    Token(t) if (LISTENER_BASE..CLIENT_BASE).contains(&t) => {
+                        self.accept(t - LISTENER_BASE, now)
+                    }
+                    Token(t) => {
+                        let id = t - CLIENT_BASE;
+                        if let Some(Some(conn)) = self.conns.get_mut(id) {
+                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                                conn.readable = true;
+                                if !conn.active {
+                                    conn.active = true;
+                                    self.active.push(id);
+                                }
+                            }
+                            if ev.is_writable() {
+                                self.flush(id);
+                            }
+                        }
+                    }
+                }
+            }
+            self.after_events(now);
+            if self.stopping {
+                self.state.shutdown();
+                self.before_sleep();
+                log_info!("server", "shut down");
+                return Ok(());
+            }
+        }
+    }
+
+    /// The work of one turn after readiness was noted.
+    fn after_events(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|t| t <= now) {
+            self.accept_paused_until = None;
+            for i in 0..self.listeners.len() {
+                self.accept(i, now);
+            }
+        }
+        while let Some(Reverse((t, id))) = self.throttled.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.throttled.pop();
+            if let Some(Some(conn)) = self.conns.get_mut(id) {
+                conn.throttled_until = None;
+                if !conn.active {
+                    conn.active = true;
+                    self.active.push(id);
+                }
+            }
+        }
+        let active = std::mem::take(&mut self.active);
+        for id in active {
+            self.service(id, now);
+        }
+        self.state.run_timers(now);
+        for job in std::mem::take(&mut self.state.jobs) {
+            self.worker.submit(job);
+        }
+        if let Some(by) = self.state.rehash_requested.take() {
+            self.rehash(Some(by));
+        }
+        if now.saturating_duration_since(self.last_sweep) > Duration::from_secs(60) {
+            self.admission.sweep(now);
+            self.last_sweep = now;
+        }
+        self.before_sleep();
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        if !self.active.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let now = Instant::now();
+        [
+            self.state.next_deadline(),
+            self.throttled.peek().map(|Reverse((t, _))| *t),
+            self.accept_paused_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        // Round up so a deadline is never polled for a hair too early.
+        .map(|t| t.saturating_duration_since(now) + Duration::from_millis(1))
+    }
+
+    // ----- accepting ----------------------------------------------------
+
+    fn accept(&mut self, index: usize, now: Instant) {
+        if self.accept_paused_until.is_some() || self.stopping {
+            return;
+        }
+        loop {
+            let Some(l) = self.listeners.get(index) else {
+                return;
+            };
+            let (mut stream, peer) = match l.socket.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE and friends: back off instead of spinning
+                    // on a listener that stays readable.
+                    log_warn!("listeners", "accept failed: {e}; pausing accepts");
+                    self.accept_paused_until = Some(now + ACCEPT_PAUSE);
+                    return;
+                }
+            };
+            let ip = canonical_ip(peer.ip());
+            let local_port = l.addr.port();
+            if let Err(refusal) = self.admission.admit(&self.state.config.limits, ip, now) {
+                refuse(&mut stream, refusal);
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let id = self.state.add_client(ip, local_port, false, now);
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                Token(CLIENT_BASE + id),
+                Interest::READABLE,
+            ) {
+                log_error!("connections", "register failed: {e}");
+                self.admission.release(ip);
+                self.state.remove_client(id, "Connection closed");
+                continue;
+            }
+            if self.conns.len() <= id {
+                self.conns.resize_with(id + 1, || None);
+            }
+            let mut conn = Conn::new(stream, ip);
+            conn.active = true;
+            self.conns[id] = Some(conn);
+            self.active.push(id);
+        }
+    }
+
+    // ----- reading and handling ------------------------------------------
+
+    /// Reads what the socket has (within budget) and handles lines.
+    fn service(&mut self, id: ClientId, now: Instant) {
+        let Some(Some(conn)) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.active = false;
+        if conn.readable && conn.rbuf.len() < LINE_MAX * 2 {
+            match read_some(conn, &mut self.scratch) {
+                Ok(ReadOutcome::Open) => {}
+                Ok(ReadOutcome::Eof) => {
+                    self.handle_lines(id, now);
+                    self.state.quit(id, "Connection closed");
+                    return;
+                }
+                Err(_) => {
+                    self.state.quit(id, "Connection closed");
+                    return;
+                }
+            }
+        }
+        self.handle_lines(id, now);
+    }
+
+    /// Handles complete lines in the read buffer, fairly and within fakelag.
+    fn handle_lines(&mut self, id: ClientId, now: Instant) {
+        let Some(Some(conn)) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.throttled_until.is_some() {
+            return;
+        }
+        let mut pos = 0;
+        let mut handled = 0;
+        let mut more = false;
+        while let Some((raw, used)) = line::next_line(&conn.rbuf[pos..]) {
+            if self.state.clients.get(id).is_none_or(|c| c.dead) {
+                break;
+            }
+            if handled == LINES_PER_TURN {
+                more = true;
+                break;
+            }
+            if let Some(until) = self.state.admit(id, now) {
+                conn.throttled_until = Some(until);
+                self.throttled.push(Reverse((until, id)));
+                break;
+            }
+            self.state.handle_line(id, raw, now);
+            pos += used;
+            handled += 1;
+        }
+        conn.rbuf.drain(..pos);
+        if conn.rbuf.len() > LINE_MAX && !conn.rbuf.contains(&b'\n') {
+            // An over-long line: answer once, then drop it up to its LF.
+            conn.rbuf.clear();
+            conn.discarding = true;
+            self.state.handle_overlong(id);
+        }
+        conn.shrink();
+        let can_read_more = conn.readable && conn.rbuf.len() < LINE_MAX * 2;
+        if (more || can_read_more) && conn.throttled_until.is_none() && !conn.active {
+            conn.active = true;
+            self.active.push(id);
+        }
+    }
+
+    // ----- writing --------------------------------------------------------
+
+    /// Writes a client's queued output; arms WRITABLE if the socket is full.
+    fn flush(&mut self, id: ClientId) {
+        let (Some(Some(conn)), Some(client)) =
+            (self.conns.get_mut(id), self.state.clients.get_mut(id))
+        else {
+            return;
+        };
+        let mut failed = false;
+        while !client.sendq.is_empty() {
+            let written = {
+                let mut slices = [IoSlice::new(&[]); IOV_MAX];
+                let n = client.sendq.fill(&mut slices);
+                conn.stream.write_vectored(&slices[..n])
+            };
+            match written {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => client.sendq.consume(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        let want_write = !failed && !client.sendq.is_empty();
+        if want_write != conn.write_armed {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let _ = self.poll.registry().reregister(
+                &mut conn.stream,
+                Token(CLIENT_BASE + id),
+                interest,
+            );
+            conn.write_armed = want_write;
+        }
+        if failed {
+            client.sendq.clear();
+            self.state.quit(id, "Connection closed");
+        }
+    }
+
+    /// Flushes every client with new output, then reaps closed ones.
+    fn before_sleep(&mut self) {
+        // Flushing can quit a client (write error), which adds to `dirty`
+        // and `closing`; loop until both settle.
+        loop {
+            let dirty = std::mem::take(&mut self.state.dirty);
+            if dirty.is_empty() {
+                break;
+            }
+            for id in dirty {
+                self.flush(id);
+            }
+        }
+        let closing = std::mem::take(&mut self.state.closing);
+        for id in closing {
+            self.flush(id);
+            if let Some(slot) = self.conns.get_mut(id) {
+                if let Some(mut conn) = slot.take() {
+                    let _ = conn.stream.shutdown(Shutdown::Both);
+                    let _ = self.poll.registry().deregister(&mut conn.stream);
+                    self.admission.release(conn.ip);
+                }
+            }
+            self.state.remove_client(id, "Connection closed");
+        }
+        self.state.dirty.clear();
+    }
+
+    // ----- signals, worker, rehash -----------------------------------------
+
+    fn on_signals(&mut self) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for sig in pending {
+            match sig {
+                SIGHUP => {
+                    log_info!("server", "SIGHUP: reloading {}", self.config_path.display());
+                    self.rehash(None);
+                }
+                _ => {
+                    log_info!("server", "signal {sig}: shutting down");
+                    self.stopping = true;
+                }
+            }
+        }
+    }
+
+    fn on_worker_results(&mut self) {
+        while let Ok(done) = self.worker.results.try_recv() {
+            self.state
+                .job_done(done.client, done.serial, done.purpose, done.ok);
+        }
+    }
+
+    /// Reloads the config; a bad one is logged and the old one kept.
+    fn rehash(&mut self, by: Option<ClientId>) {
+        let result = Config::load(&self.config_path);
+        match &result {
+            Ok(cfg) => {
+                let old: Vec<_> = self.state.config.listen.iter().map(|l| l.address).collect();
+                let new: Vec<_> = cfg.listen.iter().map(|l| l.address).collect();
+                if old != new {
+                    log_warn!("server", "listener changes take effect after a restart");
+                }
+                crate::logging::init(
+                    crate::logging::Level::parse(&cfg.logging.level)
+                        .unwrap_or(crate::logging::Level::Info),
+                    crate::logging::timestamps_wanted(),
+                );
+                log_info!("server", "configuration reloaded");
+            }
+            Err(e) => log_error!(
+                "server",
+                "rehash failed, keeping the old configuration: {e}"
+            ),
+        }
+        oper::rehash_done(&mut self.state, by, result.map_err(|e| e.to_string()));
+    }
+}
+
+/// How a read ended.
+enum ReadOutcome {
+    Open,
+    Eof,
+}
+
+/// Reads until WouldBlock or the per-turn budget, appending to `rbuf`
+/// (dropping an over-long line's bytes while discarding).
+fn read_some(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+    let mut total = 0;
+    while total < READ_PER_TURN {
+        match conn.stream.read(scratch) {
+            Ok(0) => return Ok(ReadOutcome::Eof),
+            Ok(n) => {
+                total += n;
+                let mut data = &scratch[..n];
+                if conn.discarding {
+                    match data.iter().position(|&b| b == b'\n') {
+                        Some(lf) => {
+                            conn.discarding = false;
+                            data = &data[lf + 1..];
+                        }
+                        None => continue,
+                    }
+                }
+                conn.rbuf.extend_from_slice(data);
+                if conn.rbuf.len() >= LINE_MAX * 2 {
+                    // Enough to work on; the rest waits in the socket.
+                    return Ok(ReadOutcome::Open);
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                conn.readable = false;
+                return Ok(ReadOutcome::Open);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ReadOutcome::Open)
+}
+
+/// Says why, then drops a refused connection.
+fn refuse(stream: &mut mio::net::TcpStream, why: Refusal) {
+    let _ = stream.write_all(format!("ERROR :{}\r\n", why.text()).as_bytes());
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// IPv4-mapped IPv6 addresses are IPv4 for limits and cloaks.
+fn canonical_ip(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map(std::net::IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
