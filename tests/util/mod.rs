@@ -1,0 +1,308 @@
+//! Test support: start the real `picoircd` binary on an ephemeral loopback
+//! port with a config written for the test, and talk to it over real
+//! sockets. Every wait is bounded.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// How long any single expectation may wait.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The `[server]` and `[[listen]]` part every test config starts with.
+pub fn base_config() -> String {
+    r#"
+[server]
+name = "pico.test"
+network = "PicoNet"
+motd = "ircd.motd"
+
+[[listen]]
+address = "127.0.0.1:0"
+
+[cloaks]
+secret = "test-secret"
+
+[limits]
+per-ip = 0
+throttle-per-minute = 0
+fakelag = false
+"#
+    .to_string()
+}
+
+/// A running server process.
+pub struct TestServer {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    pub conf: PathBuf,
+    log: Receiver<String>,
+}
+
+impl TestServer {
+    /// Starts the server on `base_config()`.
+    pub fn start() -> TestServer {
+        Self::with_config(&base_config())
+    }
+
+    /// Starts the server on the given config text (listen on 127.0.0.1:0).
+    pub fn with_config(conf: &str) -> TestServer {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("picoircd-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("ircd.motd"), "Welcome to $bpico$b\nsecond line\n").expect("motd");
+        let conf_path = dir.join("ircd.conf");
+        std::fs::write(&conf_path, conf).expect("conf");
+        Self::spawn(dir, conf_path)
+    }
+
+    fn spawn(dir: PathBuf, conf_path: PathBuf) -> TestServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_picoircd"))
+            .args(["run", "--conf"])
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn picoircd");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(a) = line.split("now listening on ").nth(1) {
+                        break a.trim().parse().expect("listen address");
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("server did not start listening");
+                }
+            }
+        };
+        TestServer {
+            child,
+            addr,
+            dir,
+            conf: conf_path,
+            log: rx,
+        }
+    }
+
+    /// A raw connection.
+    pub fn connect(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    /// A registered client named `nick` (burst read up to 221).
+    pub fn client(&self, nick: &str) -> Client {
+        let mut c = self.connect();
+        c.register(nick);
+        c
+    }
+
+    /// Sends a signal to the server process.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    /// Waits for a log line containing `needle`.
+    pub fn expect_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {needle:?}"),
+            }
+        }
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not exit");
+    }
+
+    /// The server's resident memory in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Is the process still running?
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A line-oriented IRC client over a blocking socket with timeouts.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+    pub nick: String,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            stream,
+            buf: Vec::new(),
+            nick: "*".into(),
+        }
+    }
+
+    /// Sends one line (CR LF added).
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\r\n").as_bytes());
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// The next line, or `None` after `timeout` without one.
+    pub fn next_line_within(&mut self, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Some(String::from_utf8_lossy(&line).into_owned());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next line; panics after `WAIT`.
+    pub fn line(&mut self) -> String {
+        self.next_line_within(WAIT).expect("a line from the server")
+    }
+
+    /// Reads until a line contains `needle`; returns every line read.
+    pub fn expect(&mut self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_line_within(left) {
+                Some(l) => {
+                    let hit = l.contains(needle);
+                    seen.push(l);
+                    if hit {
+                        return seen;
+                    }
+                }
+                None => panic!("no line with {needle:?}; got:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    /// The line containing `needle` (reading past others).
+    pub fn expect_line(&mut self, needle: &str) -> String {
+        self.expect(needle).pop().expect("line")
+    }
+
+    /// Asserts nothing matching `needle` arrives within `d`.
+    pub fn expect_none(&mut self, needle: &str, d: Duration) {
+        let deadline = Instant::now() + d;
+        while let Some(l) = self.next_line_within(deadline.saturating_duration_since(Instant::now())) {
+            assert!(!l.contains(needle), "unexpected line {l:?}");
+        }
+    }
+
+    /// Registers with NICK/USER and reads the burst up to 221.
+    pub fn register(&mut self, nick: &str) -> Vec<String> {
+        self.send(&format!("NICK {nick}"));
+        self.send(&format!("USER {nick} 0 * :{nick} real"));
+        self.nick = nick.into();
+        self.expect(" 221 ")
+    }
+
+    /// True once the server closed the connection (EOF) within `WAIT`.
+    pub fn closed(&mut self) -> bool {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+
+    /// A PING/PONG round trip: every line sent before it was handled.
+    pub fn sync(&mut self) -> Vec<String> {
+        let token = format!("sync{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+        self.send(&format!("PING {token}"));
+        self.expect(&format!("PONG pico.test :{token}"))
+    }
+}
