@@ -5,6 +5,21 @@
 //! with file:line:column. Loading reads the MOTD and checks hashes and
 //! addresses so that a config that loads is one the server can run.
 //! Imports only `limits`; knows nothing of sockets or IRC state.
+//!
+//! The work is split under `config/`: `raw` (the serde tables), `build`
+//! and `opers` (defaults and validation), `values` (string parsers),
+//! `motd` (formatting codes), `secret` (the cloak key file) and `source`
+//! (spans → line:column). The shipped `ircd.conf` documents every key.
+
+mod build;
+mod defaults;
+mod motd;
+mod opers;
+mod raw;
+mod secret;
+mod source;
+mod tuning;
+mod values;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -95,7 +110,7 @@ pub struct LimitsConfig {
     pub sendq: usize,
     /// Flood control on/off (details in `FakelagConfig`).
     pub fakelag: bool,
-    /// IPs/CIDRs exempt from per-ip and throttle limits (loopback by default).
+    /// IPs/CIDRs exempt from per-ip and throttle limits (none by default).
     pub exempt: Vec<IpNet>,
     pub nicklen: usize,
     pub channellen: usize,
@@ -234,10 +249,47 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Reads, parses and validates `path`.
+    /// Reads, parses and validates `path`; reads the MOTD it names and
+    /// the cloak key, creating the key file if it does not exist yet.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let _ = path;
-        todo!("config loader")
+        Self::load_file(path, true)
+    }
+
+    /// Like `load` but creates no file: when the cloak key file does not
+    /// exist yet, `cloaks.secret` is left empty (`picoircd check`, `mkcerts`).
+    pub fn load_readonly(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_file(path, false)
+    }
+
+    /// Parses `text` as if read from `path`: relative paths are resolved
+    /// against `path`'s folder and errors name `path`. Creates the cloak
+    /// key file like `load`.
+    pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Self::parse(text, path, true)
+    }
+
+    fn load_file(path: &Path, create_files: bool) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the configuration file: {e}"),
+        })?;
+        Self::parse(&text, path, create_files)
+    }
+
+    fn parse(text: &str, path: &Path, create_files: bool) -> Result<Config, ConfigError> {
+        let src = source::Source { file: path, text };
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+        // "ircd.conf" has the parent "": paths then stay relative to the
+        // working directory, as written.
+        let base = path.parent().unwrap_or(Path::new(""));
+        let ctx = build::Ctx {
+            src,
+            base,
+            create_files,
+        };
+        build::config(&ctx, raw)
     }
 
     /// The oper class named `name`.

@@ -1,0 +1,35 @@
+//! The compiled defaults of every optional key, in one place. The shipped
+//! ircd.conf shows the same values (a test compares them).
+//! Imports nothing from the crate.
+
+use std::time::Duration;
+
+pub const BCRYPT_COST: i64 = 12;
+pub const MAX_CLIENTS: i64 = 10_000;
+pub const PER_IP: i64 = 16;
+pub const THROTTLE_PER_MINUTE: i64 = 32;
+pub const SENDQ: i64 = 98_304;
+pub const NICKLEN: i64 = 32;
+pub const CHANNELLEN: i64 = 64;
+pub const TOPICLEN: i64 = 390;
+pub const AWAYLEN: i64 = 390;
+pub const KICKLEN: i64 = 390;
+pub const CHANLIMIT: i64 = 100;
+pub const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
+pub const PING: Duration = Duration::from_secs(90);
+pub const PING_TIMEOUT: Duration = Duration::from_secs(150);
+pub const FAKELAG_WINDOW: Duration = Duration::from_secs(1);
+pub const FAKELAG_BURST: i64 = 5;
+pub const FAKELAG_PER_WINDOW: i64 = 2;
+pub const FAKELAG_COOLDOWN: Duration = Duration::from_secs(2);
+pub const CLOAK_NETNAME: &str = "irc";
+pub const CLOAK_SECRET_FILE: &str = "cloak.key";
+pub const CLOAK_CIDR_V4: i64 = 32;
+pub const CLOAK_CIDR_V6: i64 = 64;
+pub const CLOAK_BITS: i64 = 64;
+pub const DATASTORE: &str = "ircd.db";
+pub const HISTORY: &str = "history";
+pub const LOG_LEVEL: &str = "info";
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug"];
+/// Topic, away and kick texts longer than this would not fit in a 512-byte line.
+pub const TEXT_MAX: i64 = 390;

@@ -1,0 +1,1042 @@
+//! `Config::load`: the shipped ircd.conf, defaults, every kind of error with
+//! its exact `file:line:column`, durations, relative paths, the MOTD codes,
+//! the cloak key file and oper classes. Each test works in its own folder
+//! under the system temp dir.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use picoircd::config::{Config, ConfigError, IpNet, TlsFiles};
+
+/// The smallest valid config. Line 6 is the listen address; what a test
+/// appends starts on line 7.
+const MIN: &str = r#"[server]
+name = "pico.test"
+network = "PicoNet"
+
+[[listen]]
+address = "127.0.0.1:6667"
+"#;
+
+/// A hash of "allmine" made by Go's golang.org/x/crypto/bcrypt, the library
+/// Ergo's genpasswd uses: the known vector of its TestBcryptingIsCorrect.
+const GO_HASH: &str = "$2a$10$XajjQvNhvvRt5GSeFk1xFeyqRrsxkhBkUiQeg0dt.wU1qD4aFDcga";
+
+/// A fresh, empty folder.
+fn temp_dir(name: &str) -> TempDir {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "picoircd-config-{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        name
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+/// A folder removed (with its contents) when the test is done with it.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `text` as `ircd.conf` in a fresh folder and loads it.
+fn load_in(name: &str, text: &str) -> (TempDir, Result<Config, ConfigError>) {
+    let dir = temp_dir(name);
+    let path = dir.join("ircd.conf");
+    fs::write(&path, text).unwrap();
+    let result = Config::load(&path);
+    (dir, result)
+}
+
+fn load(text: &str) -> Config {
+    match load_in("ok", text).1 {
+        Ok(c) => c,
+        Err(e) => panic!("config should load, got: {e}"),
+    }
+}
+
+/// The error as displayed, with the temp folder cut off: `ircd.conf:L:C: message`.
+fn fail(text: &str) -> String {
+    let (dir, result) = load_in("err", text);
+    let e = result.expect_err("config should not load");
+    let shown = e.to_string();
+    let prefix = format!("{}/", dir.display());
+    shown
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("error should name the file: {shown}"))
+        .to_string()
+}
+
+fn assert_error(text: &str, at: &str, message_part: &str) {
+    let shown = fail(text);
+    assert!(
+        shown.starts_with(&format!("{at}: ")),
+        "expected an error at {at}, got: {shown}"
+    );
+    assert!(
+        shown.contains(message_part),
+        "expected `{message_part}` in: {shown}"
+    );
+}
+
+fn with(extra: &str) -> String {
+    format!("{MIN}{extra}")
+}
+
+// ---------------------------------------------------------------------------
+// The shipped file.
+
+/// Copies the shipped ircd.conf and ircd.motd into a fresh folder (so the
+/// cloak key made on load does not land in the repository), with `edit`
+/// applied to the config text.
+fn shipped(edit: impl Fn(String) -> String) -> (TempDir, Result<Config, ConfigError>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = fs::read_to_string(root.join("ircd.conf")).unwrap();
+    let dir = temp_dir("shipped");
+    fs::copy(root.join("ircd.motd"), dir.join("ircd.motd")).unwrap();
+    let path = dir.join("ircd.conf");
+    fs::write(&path, edit(text)).unwrap();
+    let result = Config::load(&path);
+    (dir, result)
+}
+
+#[test]
+fn shipped_config_loads() {
+    let (dir, result) = shipped(|t| t);
+    let c = result.unwrap_or_else(|e| panic!("shipped ircd.conf: {e}"));
+    assert_eq!(c.server.name, "pico.test");
+    assert_eq!(c.server.network, "PicoNet");
+    assert_eq!(c.server.password, None);
+    assert_eq!(c.server.motd_path, Some(dir.join("ircd.motd")));
+    let motd = c.server.motd.as_ref().unwrap();
+    assert!(
+        motd[0].starts_with("\x02Welcome to \x0312PicoNet\x0f\x02"),
+        "{:?}",
+        motd[0]
+    );
+    // Only the loopback listener is active on a fresh clone.
+    assert_eq!(c.listen.len(), 1);
+    assert_eq!(
+        c.listen[0].address,
+        "127.0.0.1:6667".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(c.listen[0].tls, None);
+    assert!(!c.listen[0].websocket);
+    // The admin oper, with the documented "changeme" password.
+    assert_eq!(c.opers.len(), 1);
+    let admin = &c.opers[0];
+    assert_eq!(
+        (admin.name.as_str(), admin.class.as_str()),
+        ("admin", "server-admin")
+    );
+    assert_eq!(admin.password, picoircd::cli::check::SHIPPED_OPER_HASH);
+    assert!(admin.password.starts_with("$2a$12$"));
+    assert!(bcrypt::verify("changeme", &admin.password).unwrap());
+    assert_eq!(admin.whois_line.as_deref(), Some("is a server admin"));
+    assert_eq!(admin.vhost.as_deref(), Some("staff"));
+    assert!(!admin.hidden);
+    // Ergo's two classes, server-admin extending chat-moderator.
+    let names: Vec<&str> = c.oper_classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["chat-moderator", "server-admin"]);
+    let moderator = c.oper_class("chat-moderator").unwrap();
+    let admin_class = c.oper_class("server-admin").unwrap();
+    assert_eq!(admin_class.title, "Server Admin");
+    for cap in &moderator.capabilities {
+        assert!(admin_class.capabilities.contains(cap), "{cap}");
+    }
+    assert!(admin_class.capabilities.iter().any(|c| c == "rehash"));
+    assert!(!moderator.capabilities.iter().any(|c| c == "rehash"));
+    // The cloak key file was made next to the config.
+    assert_eq!(c.cloaks.secret.len(), 64);
+    assert!(dir.join("cloak.key").exists());
+}
+
+#[test]
+fn shipped_values_are_the_compiled_defaults() {
+    let (_, result) = shipped(|t| t);
+    let shipped = result.unwrap();
+    let dir = temp_dir("defaults-compare");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("ircd.motd"),
+        dir.join("ircd.motd"),
+    )
+    .unwrap();
+    let mut defaults = Config::load_str(MIN, &dir.join("ircd.conf")).unwrap();
+    // The secret is random per folder; everything else must match.
+    defaults.cloaks.secret = shipped.cloaks.secret.clone();
+    let strip = |s: String| s.replace(&dir.display().to_string(), "DIR");
+    let shipped_dir = shipped.path.parent().unwrap().display().to_string();
+    let show = |x: &dyn std::fmt::Debug| format!("{x:?}");
+    for (a, b) in [
+        (show(&shipped.limits), show(&defaults.limits)),
+        (show(&shipped.timeouts), show(&defaults.timeouts)),
+        (show(&shipped.fakelag), show(&defaults.fakelag)),
+        (show(&shipped.cloaks), show(&defaults.cloaks)),
+        (show(&shipped.admin), show(&defaults.admin)),
+        (show(&shipped.accounts), show(&defaults.accounts)),
+        (show(&shipped.logging), show(&defaults.logging)),
+        (show(&shipped.datastore), show(&defaults.datastore)),
+        (show(&shipped.history), show(&defaults.history)),
+        (
+            show(&(shipped.server.motd_formatting, shipped.server.bcrypt_cost)),
+            show(&(defaults.server.motd_formatting, defaults.server.bcrypt_cost)),
+        ),
+    ] {
+        assert_eq!(a.replace(&shipped_dir, "DIR"), strip(b));
+    }
+}
+
+#[test]
+fn shipped_tls_and_websocket_examples_parse() {
+    let (dir, result) = shipped(|t| {
+        t.replace("#[[listen]]", "[[listen]]")
+            .replace("#address = \":6697\"", "address = \":6697\"")
+            .replace("#tls = {", "tls = {")
+            .replace("#address = \":8097\"", "address = \":8097\"")
+            .replace("#websocket = true", "websocket = true")
+    });
+    let c = result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.listen.len(), 3);
+    assert_eq!(
+        c.listen[1].address,
+        "0.0.0.0:6697".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        c.listen[1].tls,
+        Some(TlsFiles {
+            cert: dir.join("tls/fullchain.pem"),
+            key: dir.join("tls/privkey.pem"),
+        })
+    );
+    assert!(!c.listen[1].websocket);
+    assert_eq!(
+        c.listen[2].address,
+        "0.0.0.0:8097".parse::<SocketAddr>().unwrap()
+    );
+    assert!(c.listen[2].websocket);
+    assert_eq!(c.listen[2].tls, None);
+}
+
+// ---------------------------------------------------------------------------
+// Defaults and values.
+
+#[test]
+fn defaults() {
+    let (dir, result) = load_in("defaults", MIN);
+    let c = result.unwrap();
+    assert_eq!(c.path, dir.join("ircd.conf"));
+    assert_eq!(c.server.password, None);
+    assert_eq!(c.server.motd, None);
+    assert_eq!(c.server.motd_path, None);
+    assert!(c.server.motd_formatting);
+    assert_eq!(c.server.bcrypt_cost, 12);
+    assert!(c.opers.is_empty());
+    assert!(c.oper_classes.is_empty());
+
+    let l = &c.limits;
+    assert_eq!(
+        (
+            l.max_clients,
+            l.per_ip,
+            l.throttle_per_minute,
+            l.sendq,
+            l.fakelag
+        ),
+        (10_000, 16, 32, 98_304, true)
+    );
+    assert!(l.exempt.is_empty());
+    assert_eq!(
+        (
+            l.nicklen,
+            l.channellen,
+            l.topiclen,
+            l.awaylen,
+            l.kicklen,
+            l.chanlimit
+        ),
+        (32, 64, 390, 390, 390, 100)
+    );
+
+    assert_eq!(c.timeouts.registration, Duration::from_secs(60));
+    assert_eq!(c.timeouts.ping, Duration::from_secs(90));
+    assert_eq!(c.timeouts.ping_timeout, Duration::from_secs(150));
+
+    let f = &c.fakelag;
+    assert!(f.enabled);
+    assert_eq!(f.window, Duration::from_secs(1));
+    assert_eq!((f.burst_limit, f.messages_per_window), (5, 2));
+    assert_eq!(f.cooldown, Duration::from_secs(2));
+
+    let k = &c.cloaks;
+    assert!(k.enabled);
+    assert_eq!(k.netname, "irc");
+    assert_eq!((k.cidr_len_ipv4, k.cidr_len_ipv6, k.num_bits), (32, 64, 64));
+    assert_eq!(k.secret.len(), 64);
+
+    assert_eq!(c.admin.location1, "");
+    assert_eq!(c.admin.location2, "");
+    assert_eq!(c.admin.email, "");
+    assert_eq!(c.datastore.path, dir.join("ircd.db"));
+    assert_eq!(c.history.path, dir.join("history"));
+    assert!(c.accounts.registration);
+    assert_eq!(c.logging.level, "info");
+}
+
+#[test]
+fn values_are_read() {
+    let c = load(&with(
+        r#"
+[limits]
+max-clients = 50
+per-ip = 0
+throttle-per-minute = 0
+sendq = 512
+fakelag = false
+exempt = ["10.0.0.0/8", "::1", "192.168.1.7"]
+nicklen = 9
+channellen = 50
+topiclen = 300
+awaylen = 200
+kicklen = 100
+chanlimit = 20
+
+[timeouts]
+registration = "30s"
+ping = "2m"
+ping-timeout = "1h1m1s"
+
+[fakelag]
+window = "500ms"
+burst-limit = 10
+messages-per-window = 3
+cooldown = "0s"
+
+[cloaks]
+netname = "pico.net"
+secret = "hunter2"
+cidr-len-ipv4 = 24
+cidr-len-ipv6 = 48
+num-bits = 80
+
+[admin]
+location1 = "A Pi"
+location2 = "under the stairs"
+email = "root@pico.test"
+
+[accounts]
+registration = false
+
+[logging]
+level = "debug"
+"#,
+    ));
+    let l = &c.limits;
+    assert_eq!(
+        (
+            l.max_clients,
+            l.per_ip,
+            l.throttle_per_minute,
+            l.sendq,
+            l.fakelag
+        ),
+        (50, 0, 0, 512, false)
+    );
+    assert_eq!(
+        l.exempt,
+        [
+            IpNet {
+                addr: "10.0.0.0".parse().unwrap(),
+                prefix: 8
+            },
+            IpNet {
+                addr: "::1".parse().unwrap(),
+                prefix: 128
+            },
+            IpNet {
+                addr: "192.168.1.7".parse().unwrap(),
+                prefix: 32
+            },
+        ]
+    );
+    assert!(l.exempt[0].contains("10.9.8.7".parse().unwrap()));
+    assert_eq!(
+        (
+            l.nicklen,
+            l.channellen,
+            l.topiclen,
+            l.awaylen,
+            l.kicklen,
+            l.chanlimit
+        ),
+        (9, 50, 300, 200, 100, 20)
+    );
+    assert_eq!(c.timeouts.registration, Duration::from_secs(30));
+    assert_eq!(c.timeouts.ping, Duration::from_secs(120));
+    assert_eq!(c.timeouts.ping_timeout, Duration::from_secs(3661));
+    // `enabled` follows limits.fakelag.
+    assert!(!c.fakelag.enabled);
+    assert_eq!(c.fakelag.window, Duration::from_millis(500));
+    assert_eq!(
+        (c.fakelag.burst_limit, c.fakelag.messages_per_window),
+        (10, 3)
+    );
+    assert_eq!(c.fakelag.cooldown, Duration::ZERO);
+    assert_eq!(c.cloaks.netname, "pico.net");
+    assert_eq!(c.cloaks.secret, b"hunter2");
+    assert_eq!(
+        (
+            c.cloaks.cidr_len_ipv4,
+            c.cloaks.cidr_len_ipv6,
+            c.cloaks.num_bits
+        ),
+        (24, 48, 80)
+    );
+    assert_eq!(c.admin.location1, "A Pi");
+    assert_eq!(c.admin.location2, "under the stairs");
+    assert_eq!(c.admin.email, "root@pico.test");
+    assert!(!c.accounts.registration);
+    assert_eq!(c.logging.level, "debug");
+}
+
+#[test]
+fn listen_address_forms() {
+    let c = load(&with(
+        r#"
+[[listen]]
+address = "[::1]:6667"
+
+[[listen]]
+address = ":6668"
+
+[[listen]]
+address = "[::]:6668"
+
+[[listen]]
+address = "localhost:6669"
+websocket = true
+"#,
+    ));
+    let addrs: Vec<String> = c.listen.iter().map(|l| l.address.to_string()).collect();
+    assert_eq!(
+        addrs,
+        [
+            "127.0.0.1:6667",
+            "[::1]:6667",
+            "0.0.0.0:6668",
+            "[::]:6668",
+            "127.0.0.1:6669"
+        ]
+    );
+    assert!(c.listen[4].websocket);
+}
+
+#[test]
+fn durations() {
+    let c = load(&with(
+        "[timeouts]\nregistration = \"1m500ms\"\nping = \"1d\"\nping-timeout = \"1d1h\"\n",
+    ));
+    assert_eq!(c.timeouts.registration, Duration::from_millis(60_500));
+    assert_eq!(c.timeouts.ping, Duration::from_secs(86_400));
+    assert_eq!(c.timeouts.ping_timeout, Duration::from_secs(90_000));
+    // Each bad form is refused at the value (line 8, column 8).
+    for bad in ["90", "90x", "1.5s", "", "s", "2m 30s"] {
+        assert_error(
+            &with(&format!("[timeouts]\nping = \"{bad}\"\n")),
+            "ircd.conf:8:8",
+            &format!("invalid duration `{bad}`"),
+        );
+    }
+    assert_error(
+        &with("[timeouts]\nping = \"0s\"\n"),
+        "ircd.conf:8:8",
+        "`timeouts.ping` must be at least 1s",
+    );
+    assert_error(
+        &with("[timeouts]\nping = 90\n"),
+        "ircd.conf:8:8",
+        "expected a string",
+    );
+    assert_error(
+        &with("[timeouts]\nping = \"3m\"\nping-timeout = \"2m\"\n"),
+        "ircd.conf:9:16",
+        "must be longer than `timeouts.ping` (3m)",
+    );
+    assert_error(
+        &with("[fakelag]\ncooldown = \"2q\"\n"),
+        "ircd.conf:8:12",
+        "unknown unit `q`",
+    );
+}
+
+#[test]
+fn relative_paths_are_resolved_against_the_config_folder() {
+    let dir = temp_dir("paths");
+    fs::create_dir_all(dir.join("etc/keys")).unwrap();
+    fs::create_dir_all(dir.join("etc/text")).unwrap();
+    fs::write(dir.join("etc/text/motd.txt"), "hello\n").unwrap();
+    let absolute = dir.join("elsewhere.db");
+    let text = with(&format!(
+        r#"
+[[listen]]
+address = ":6697"
+tls = {{ cert = "tls/fullchain.pem", key = "../privkey.pem" }}
+
+[datastore]
+path = "{}"
+
+[history]
+path = "var/history"
+
+[cloaks]
+secret-file = "keys/cloak.key"
+"#,
+        absolute.display()
+    ))
+    .replace(
+        "network = \"PicoNet\"",
+        "network = \"PicoNet\"\nmotd = \"text/motd.txt\"",
+    );
+    let path = dir.join("etc/ircd.conf");
+    fs::write(&path, text).unwrap();
+    let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let etc = dir.join("etc");
+    assert_eq!(c.server.motd_path, Some(etc.join("text/motd.txt")));
+    assert_eq!(c.server.motd, Some(vec!["hello".to_string()]));
+    assert_eq!(
+        c.listen[1].tls,
+        Some(TlsFiles {
+            cert: etc.join("tls/fullchain.pem"),
+            key: etc.join("../privkey.pem"),
+        })
+    );
+    assert_eq!(c.datastore.path, absolute);
+    assert_eq!(c.history.path, etc.join("var/history"));
+    assert!(etc.join("keys/cloak.key").exists());
+    assert!(!dir.join("keys").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Errors: each points at the offending value.
+
+#[test]
+fn unreadable_config_file_has_no_position() {
+    let dir = temp_dir("missing");
+    let path = dir.join("nope.conf");
+    let e = Config::load(&path).unwrap_err();
+    assert_eq!((e.line, e.column), (0, 0));
+    assert_eq!(e.file, path);
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!(
+            "{}: cannot read the configuration file",
+            path.display()
+        )),
+        "{shown}"
+    );
+}
+
+#[test]
+fn toml_syntax_errors() {
+    assert_error(&with("[limits\n"), "ircd.conf:7:8", "unclosed table");
+    assert_error(
+        &with("[limits]\nnicklen = 1\nnicklen = 2\n"),
+        "ircd.conf:9:1",
+        "duplicate key",
+    );
+    assert_error(
+        &with("[limits]\nnicklen = \"x\"\n"),
+        "ircd.conf:8:11",
+        "invalid type: string \"x\", expected an integer",
+    );
+}
+
+#[test]
+fn unknown_keys() {
+    assert_error(
+        &with("[limits]\nfoo = 1\n"),
+        "ircd.conf:8:1",
+        "unknown key `foo`, expected one of `max-clients`, `per-ip`",
+    );
+    assert_error(
+        &with("[serverr]\nname = \"x\"\n"),
+        "ircd.conf:7:2",
+        "unknown key `serverr`",
+    );
+    assert_error(
+        &MIN.replace(
+            "network = \"PicoNet\"",
+            "network = \"PicoNet\"\nmotd_formatting = true",
+        ),
+        "ircd.conf:4:1",
+        "unknown key `motd_formatting`",
+    );
+    assert_error(
+        &with("[[listen]]\naddress = \":6697\"\ntls = { cert = \"a\", kex = \"b\" }\n"),
+        "ircd.conf:9:21",
+        "unknown key `kex`, expected `cert` or `key`",
+    );
+    // `enabled` belongs to [limits] as `fakelag`, not to [fakelag].
+    assert_error(
+        &with("[fakelag]\nenabled = true\n"),
+        "ircd.conf:8:1",
+        "unknown key `enabled`",
+    );
+}
+
+#[test]
+fn missing_sections_and_keys() {
+    assert_error(
+        "[[listen]]\naddress = \":6667\"\n",
+        "ircd.conf:1:1",
+        "missing key `server`",
+    );
+    assert_error(
+        "[server]\nname = \"pico.test\"\nnetwork = \"N\"\n",
+        "ircd.conf:1:1",
+        "no [[listen]] section",
+    );
+    assert_error(
+        "listen = []\n[server]\nname = \"pico.test\"\nnetwork = \"N\"\n",
+        "ircd.conf:1:10",
+        "at least one listener is required",
+    );
+    assert_error(
+        &with("[[listen]]\nwebsocket = true\n"),
+        "ircd.conf:7:1",
+        "missing key `address`",
+    );
+    assert_error(
+        &with("[[listen]]\naddress = \":6697\"\ntls = { cert = \"a\" }\n"),
+        "ircd.conf:9:7",
+        "missing key `key`",
+    );
+}
+
+#[test]
+fn server_errors() {
+    for bad in [
+        "pico",
+        "pico..test",
+        "pico test.x",
+        "pico_test.x",
+        "-pico.test",
+    ] {
+        assert_error(
+            &MIN.replace("\"pico.test\"", &format!("\"{bad}\"")),
+            "ircd.conf:2:8",
+            &format!("invalid server name `{bad}`"),
+        );
+    }
+    assert_error(
+        &MIN.replace("\"PicoNet\"", "\"Pico Net\""),
+        "ircd.conf:3:11",
+        "must not contain spaces",
+    );
+    assert_error(
+        &MIN.replace("\"PicoNet\"", "\"PicoNet\"\npassword = \"changeme\""),
+        "ircd.conf:4:12",
+        "invalid bcrypt hash `changeme`: it must start with $2a$, $2b$ or $2y$",
+    );
+    let truncated = &GO_HASH[..40];
+    assert_error(
+        &MIN.replace(
+            "\"PicoNet\"",
+            &format!("\"PicoNet\"\npassword = \"{truncated}\""),
+        ),
+        "ircd.conf:4:12",
+        "invalid bcrypt hash",
+    );
+    assert_error(
+        &MIN.replace("\"PicoNet\"", "\"PicoNet\"\nbcrypt-cost = 3"),
+        "ircd.conf:4:15",
+        "`server.bcrypt-cost` must be 4 to 31, not 3",
+    );
+    assert_error(
+        &MIN.replace("\"PicoNet\"", "\"PicoNet\"\nmotd = \"no-such.motd\""),
+        "ircd.conf:4:8",
+        "cannot read the MOTD file",
+    );
+}
+
+#[test]
+fn listen_errors() {
+    for bad in ["xyz", "6667", "example.com:6667", ":70000", "::1:6667"] {
+        assert_error(
+            &with(&format!("[[listen]]\naddress = \"{bad}\"\n")),
+            "ircd.conf:8:11",
+            &format!("invalid listen address `{bad}`: expected host:port, [v6]:port or :port"),
+        );
+    }
+    assert_error(
+        &with("\n[[listen]]\naddress = \"127.0.0.1:6667\"\n"),
+        "ircd.conf:9:11",
+        "listen address `127.0.0.1:6667` repeats `127.0.0.1:6667` on line 6",
+    );
+    assert_error(
+        &with("[[listen]]\naddress = \":6667\"\n"),
+        "ircd.conf:8:11",
+        "listen address `:6667` overlaps (the same port on all interfaces) `127.0.0.1:6667` on line 6",
+    );
+    assert_error(
+        &with("[[listen]]\naddress = \":6697\"\ntls = { cert = \"\", key = \"k\" }\n"),
+        "ircd.conf:9:16",
+        "`tls.cert` must not be empty",
+    );
+}
+
+#[test]
+fn limits_errors() {
+    let cases = [
+        (
+            "sendq = 100",
+            9,
+            "`limits.sendq` must be 512 to 67108864, not 100",
+        ),
+        (
+            "sendq = 67108865",
+            9,
+            "`limits.sendq` must be 512 to 67108864, not 67108865",
+        ),
+        ("nicklen = 0", 11, "`limits.nicklen` must be 1 to 64, not 0"),
+        (
+            "nicklen = 65",
+            11,
+            "`limits.nicklen` must be 1 to 64, not 65",
+        ),
+        ("channellen = 1", 14, "`limits.channellen` must be 2 to 64"),
+        ("topiclen = 391", 12, "`limits.topiclen` must be 1 to 390"),
+        (
+            "per-ip = -1",
+            10,
+            "`limits.per-ip` must be 0 to 1000000, not -1",
+        ),
+        (
+            "max-clients = 0",
+            15,
+            "`limits.max-clients` must be 1 to 1000000",
+        ),
+        (
+            "exempt = [\"10.0.0.0/8\", \"10.0.0.0/33\"]",
+            25,
+            "invalid address block `10.0.0.0/33`",
+        ),
+    ];
+    for (line, column, message) in cases {
+        assert_error(
+            &with(&format!("[limits]\n{line}\n")),
+            &format!("ircd.conf:8:{column}"),
+            message,
+        );
+    }
+    assert_error(
+        &with("[fakelag]\nburst-limit = 0\n"),
+        "ircd.conf:8:15",
+        "`fakelag.burst-limit` must be 1 to 1000",
+    );
+    assert_error(
+        &with("[cloaks]\ncidr-len-ipv6 = 129\n"),
+        "ircd.conf:8:17",
+        "`cloaks.cidr-len-ipv6` must be 0 to 128",
+    );
+    assert_error(
+        &with("[cloaks]\nnetname = \"a b\"\n"),
+        "ircd.conf:8:11",
+        "invalid cloak netname `a b`",
+    );
+    assert_error(
+        &with("[logging]\nlevel = \"loud\"\n"),
+        "ircd.conf:8:9",
+        "unknown log level `loud`",
+    );
+    assert_error(
+        &with("[admin]\nemail = \"a\\r\\nQUIT\"\n"),
+        "ircd.conf:8:9",
+        "must not contain line breaks",
+    );
+}
+
+const CLASSES: &str = r#"
+[oper-classes.mod]
+title = "Moderator"
+capabilities = ["kill", "ban"]
+
+[oper-classes.admin]
+title = "Admin"
+extends = "mod"
+capabilities = ["rehash", "kill"]
+
+[oper-classes.root]
+extends = "admin"
+capabilities = ["defcon"]
+"#;
+
+#[test]
+fn oper_classes_extend() {
+    let c = load(&with(CLASSES));
+    let caps = |name: &str| c.oper_class(name).unwrap().capabilities.clone();
+    assert_eq!(caps("mod"), ["kill", "ban"]);
+    assert_eq!(caps("admin"), ["kill", "ban", "rehash"]);
+    assert_eq!(caps("root"), ["kill", "ban", "rehash", "defcon"]);
+    // The title defaults to the class name; classes keep file order.
+    assert_eq!(c.oper_class("root").unwrap().title, "root");
+    let names: Vec<&str> = c.oper_classes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["mod", "admin", "root"]);
+}
+
+#[test]
+fn oper_class_errors() {
+    // Lines: 7 blank, 8 [oper-classes.a], 9 extends, 10 blank, 11 [oper-classes.b], 12 extends.
+    assert_error(
+        &with("\n[oper-classes.a]\nextends = \"b\"\n\n[oper-classes.b]\nextends = \"a\"\n"),
+        "ircd.conf:12:11",
+        "oper classes extend each other in a cycle: a → b → a",
+    );
+    assert_error(
+        &with("\n[oper-classes.a]\nextends = \"a\"\n"),
+        "ircd.conf:9:11",
+        "cycle: a → a",
+    );
+    assert_error(
+        &with("\n[oper-classes.a]\nextends = \"nope\"\n"),
+        "ircd.conf:9:11",
+        "oper class `a` extends `nope`, which is not defined",
+    );
+    assert_error(
+        &with("\n[oper-classes.a]\ncapabilities = [\"kill\", \"die\"]\n"),
+        "ircd.conf:9:25",
+        "unknown capability `die`, expected one of `kill`, `rehash`",
+    );
+}
+
+fn oper(name: &str, class: &str, password: &str) -> String {
+    format!("\n[[oper]]\nname = \"{name}\"\nclass = \"{class}\"\npassword = \"{password}\"\n")
+}
+
+#[test]
+fn opers() {
+    let text = with(&format!(
+        "{CLASSES}{}modes = \"+w\"\nhidden = true\nvhost = \"staff.pico\"\n{}",
+        oper("alice", "root", GO_HASH),
+        oper("bob", "mod", &GO_HASH.replace("$2a$", "$2b$")),
+    ));
+    let c = load(&text);
+    assert_eq!(c.opers.len(), 2);
+    let alice = &c.opers[0];
+    assert_eq!(
+        (alice.name.as_str(), alice.class.as_str()),
+        ("alice", "root")
+    );
+    assert_eq!(alice.modes, "+w");
+    assert!(alice.hidden);
+    assert_eq!(alice.vhost.as_deref(), Some("staff.pico"));
+    assert_eq!(alice.whois_line, None);
+    let bob = &c.opers[1];
+    assert_eq!(bob.modes, "");
+    assert!(!bob.hidden);
+    assert_eq!(bob.vhost, None);
+}
+
+#[test]
+fn go_bcrypt_hashes_are_accepted_and_verify() {
+    let c = load(&with(&format!(
+        "{CLASSES}{}",
+        oper("alice", "mod", GO_HASH)
+    )));
+    assert!(bcrypt::verify("allmine", &c.opers[0].password).unwrap());
+    assert!(!bcrypt::verify("allyours", &c.opers[0].password).unwrap());
+    // Go's vector for a password longer than blowfish's 56 bytes.
+    let long = "$2a$10$XajjQvNhvvRt5GSeFk1xFe5l47dONXg781AmZtd869sO8zfsHuw7C";
+    assert!(bcrypt::verify(
+        "012345678901234567890123456789012345678901234567890123456",
+        long
+    )
+    .unwrap());
+}
+
+#[test]
+fn oper_errors() {
+    // Line 7 blank after MIN, CLASSES is 13 lines (7..=19); the oper block
+    // starts at 20 (blank), 21 [[oper]], 22 name, 23 class, 24 password.
+    let base = with(CLASSES);
+    assert_error(
+        &format!("{base}{}", oper("alice", "nope", GO_HASH)),
+        "ircd.conf:23:9",
+        "oper `alice` has class `nope`, which is not defined in [oper-classes]",
+    );
+    assert_error(
+        &format!("{base}{}", oper("alice", "mod", "$2a$10$tooshort")),
+        "ircd.conf:24:12",
+        "invalid bcrypt hash `$2a$10$tooshort`",
+    );
+    assert_error(
+        &format!("{base}{}", oper("alice", "mod", "$1$md5$hash")),
+        "ircd.conf:24:12",
+        "it must start with $2a$, $2b$ or $2y$",
+    );
+    assert_error(
+        &format!(
+            "{base}{}{}",
+            oper("alice", "mod", GO_HASH),
+            oper("Alice", "mod", GO_HASH)
+        ),
+        "ircd.conf:27:8",
+        "duplicate oper name `Alice` (already defined on line 22)",
+    );
+    assert_error(
+        &format!("{base}{}modes = \"w\"\n", oper("alice", "mod", GO_HASH)),
+        "ircd.conf:25:9",
+        "invalid modes `w`",
+    );
+    assert_error(
+        &format!("{base}{}vhost = \"a@b\"\n", oper("alice", "mod", GO_HASH)),
+        "ircd.conf:25:9",
+        "invalid vhost `a@b`",
+    );
+    assert_error(
+        &format!("{base}\n[[oper]]\nname = \"x\"\n"),
+        "ircd.conf:21:1",
+        "missing key `class`",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The MOTD.
+
+fn with_motd(motd: &[u8], formatting: bool) -> Result<Config, String> {
+    let dir = temp_dir("motd");
+    fs::write(dir.join("ircd.motd"), motd).unwrap();
+    let text = MIN.replace(
+        "network = \"PicoNet\"",
+        &format!("network = \"PicoNet\"\nmotd = \"ircd.motd\"\nmotd-formatting = {formatting}"),
+    );
+    Config::load_str(&text, &dir.join("ircd.conf"))
+        .map_err(|e| e.to_string().replace(&format!("{}/", dir.display()), ""))
+}
+
+#[test]
+fn motd_formatting_codes() {
+    let motd = b"$bBold$b $iit$i $uun$u $sst$s $mmono$m $vrev$v $r\r\n\
+                 \r\n\
+                 $c[red]red $c[light blue,black]lb $c[4]four $c[]reset $c12raw\n\
+                 price $$5 and $5, a $ at the end $\n\
+                 \n";
+    let c = with_motd(motd, true).unwrap();
+    assert_eq!(
+        c.server.motd.unwrap(),
+        [
+            "\x02Bold\x02 \x1dit\x1d \x1fun\x1f \x1est\x1e \x11mono\x11 \x16rev\x16 \x0f",
+            "",
+            "\x0304red \x0312,01lb \x0304four \x03reset \x0312raw",
+            "price $5 and $5, a $ at the end $",
+            "",
+        ]
+    );
+    assert!(c.server.motd_formatting);
+}
+
+#[test]
+fn motd_without_formatting_is_kept_as_written() {
+    let c = with_motd(b"$bhello$b\r\nline 2", false).unwrap();
+    assert_eq!(c.server.motd.unwrap(), ["$bhello$b", "line 2"]);
+    assert!(!c.server.motd_formatting);
+}
+
+#[test]
+fn motd_errors_point_into_the_motd_file() {
+    assert_eq!(
+        with_motd(b"ok\nso $c[mauve]purple\n", true).unwrap_err(),
+        "ircd.motd:2:7: unknown colour `mauve` in the MOTD: use a number 0-99 or one of white, black, blue, green, red, brown, magenta, orange, yellow, light green, cyan, light cyan, light blue, pink, grey, light grey, default"
+    );
+    let e = with_motd(b"$c[red,nope]x", true).unwrap_err();
+    assert!(e.starts_with("ircd.motd:1:8: unknown colour `nope`"), "{e}");
+    let e = with_motd(b"\n\n  $c[red", true).unwrap_err();
+    assert_eq!(e, "ircd.motd:3:3: unclosed `$c[`: expected `]`");
+}
+
+// ---------------------------------------------------------------------------
+// The cloak key file.
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn cloak_secret_file_is_created_once_and_reused() {
+    let dir = temp_dir("cloak");
+    let path = dir.join("ircd.conf");
+    fs::write(&path, MIN).unwrap();
+    let key = dir.join("cloak.key");
+
+    // `check` creates nothing.
+    let c = Config::load_readonly(&path).unwrap();
+    assert!(c.cloaks.secret.is_empty());
+    assert!(!key.exists());
+
+    let first = Config::load(&path).unwrap().cloaks.secret;
+    assert_eq!(first.len(), 64);
+    assert!(first.iter().all(|b| b.is_ascii_hexdigit()));
+    let text = fs::read_to_string(&key).unwrap();
+    assert_eq!(text.trim().as_bytes(), &first[..]);
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
+
+    let second = Config::load(&path).unwrap().cloaks.secret;
+    assert_eq!(first, second);
+    assert_eq!(Config::load_readonly(&path).unwrap().cloaks.secret, first);
+
+    // Another folder, another key.
+    let (_, other) = load_in("cloak-other", MIN);
+    assert_ne!(other.unwrap().cloaks.secret, first);
+}
+
+#[test]
+fn cloak_secret_inline_or_disabled_touches_no_file() {
+    let (dir, c) = load_in("cloak-inline", &with("[cloaks]\nsecret = \"s3cret\"\n"));
+    assert_eq!(c.unwrap().cloaks.secret, b"s3cret");
+    assert!(!dir.join("cloak.key").exists());
+    let (dir, c) = load_in("cloak-off", &with("[cloaks]\nenabled = false\n"));
+    let c = c.unwrap();
+    assert!(!c.cloaks.enabled);
+    assert!(c.cloaks.secret.is_empty());
+    assert!(!dir.join("cloak.key").exists());
+}
+
+#[test]
+fn cloak_secret_file_errors() {
+    let (dir, result) = load_in("cloak-empty", MIN);
+    drop(result);
+    fs::write(dir.join("empty.key"), "\n").unwrap();
+    let text = with("[cloaks]\nsecret-file = \"empty.key\"\n");
+    fs::write(dir.join("ircd.conf"), &text).unwrap();
+    let e = Config::load(&dir.join("ircd.conf")).unwrap_err();
+    assert_eq!((e.line, e.column), (8, 15));
+    assert!(e.message.contains("is empty"), "{}", e.message);
+    assert_error(
+        &with("[cloaks]\nsecret-file = \"no/such/folder/cloak.key\"\n"),
+        "ircd.conf:8:15",
+        "cannot create the cloak secret file",
+    );
+    assert_error(
+        &with("[cloaks]\nsecret = \"\"\n"),
+        "ircd.conf:8:10",
+        "`cloaks.secret` must not be empty",
+    );
+}
