@@ -164,7 +164,7 @@ fn a_reader_that_never_reads_is_cut_at_its_sendq() {
 #[test]
 fn ping_timeout_disconnects_a_silent_client() {
     let mut conf = base_config();
-    conf.push_str("\n[timeouts]\nping = \"1s\"\nping-timeout = \"2s\"\nregistration = \"1s\"\n");
+    conf.push_str("\n[timeouts]\nping = \"1s\"\nping-timeout = \"2s\"\n");
     let srv = TestServer::with_config(&conf);
     let mut quiet = srv.client("quiet");
     let mut alive = srv.client("alive");
@@ -173,10 +173,19 @@ fn ping_timeout_disconnects_a_silent_client() {
     alive.send(&format!("PONG {}", ping.split(' ').nth(1).unwrap()));
     quiet.expect("ERROR :Ping timeout: 2 seconds");
     assert!(quiet.closed());
+    // The client that answered is still here.
+    alive.sync();
+}
+
+#[test]
+fn registration_timeout_drops_a_client_that_never_registers() {
+    let mut conf = base_config();
+    conf.push_str("\n[timeouts]\nregistration = \"1s\"\n");
+    let srv = TestServer::with_config(&conf);
     let mut unreg = srv.connect();
     unreg.send("NICK slow");
     unreg.expect("ERROR :Registration timed out");
-    alive.sync();
+    assert!(unreg.closed());
 }
 
 #[test]
