@@ -1,7 +1,9 @@
 //! Case mapping (`CASEMAPPING=ascii`) and the validity rules for nicknames,
-//! channel names and user names.
+//! channel names, user names and hostnames.
 //!
-//! Pure functions; imports nothing from the crate.
+//! Pure functions; imports only `limits`.
+
+use crate::limits::HOSTLEN;
 
 /// Folds a name for comparison and indexing (ascii: only A-Z fold).
 pub fn fold(name: &str) -> String {
@@ -60,6 +62,30 @@ pub fn clean_user(user: &str, max: usize) -> Option<String> {
     }
 }
 
+/// A valid hostname for a server name or a client's host (ircdocs
+/// validate-hostname): dot-separated labels of 1..=63 ASCII letters, digits
+/// and `-`, none starting or ending with `-`, at most 253 bytes without the
+/// optional final `.`. Unlike DNS, at least one `.` is required (`irc` and
+/// `com` are not IRC hostnames, `services.` is). International names must
+/// already be punycode (`xn--…`); `_` is refused.
+pub fn valid_hostname(host: &str) -> bool {
+    if !host.contains('.') {
+        return false;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.is_empty() || name.len() > HOSTLEN {
+        return false;
+    }
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+            && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +110,27 @@ mod tests {
         assert!(!valid_channel("#a,b", 64));
         assert!(!valid_channel("chat", 64));
         assert!(fold("#Chat") == fold("#CHAT"));
+    }
+
+    #[test]
+    fn hostname_rules() {
+        assert!(valid_hostname("irc.example.com"));
+        assert!(valid_hostname("services."));
+        assert!(valid_hostname("127.0.0.1"));
+        assert!(valid_hostname("a-b.c"));
+        assert!(!valid_hostname("."));
+        assert!(!valid_hostname("irc..net"));
+        assert!(!valid_hostname(".irc.net"));
+        assert!(!valid_hostname("irc.net.."));
+        assert!(!valid_hostname("irc-.net"));
+        assert!(!valid_hostname("irc.bücher.ch"));
+        assert!(!valid_hostname("::1"));
+        let label = "a".repeat(63);
+        assert!(valid_hostname(&format!("{label}.net")));
+        assert!(!valid_hostname(&format!("{label}a.net")));
+        let long = ["abcdefghi"; 25].join("."); // 249 bytes
+        assert!(valid_hostname(&format!("{long}.abc")));
+        assert!(valid_hostname(&format!("{long}.abc.")));
+        assert!(!valid_hostname(&format!("{long}.abcd")));
     }
 }

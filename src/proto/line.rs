@@ -120,6 +120,35 @@ mod tests {
     }
 
     #[test]
+    fn frames_edge_cases() {
+        assert_eq!(next_line(b"\n"), Some((&b""[..], 1)));
+        assert_eq!(next_line(b"A\r\r\nB"), Some((&b"A"[..], 4)));
+        // A CR that does not end the line stays in it (check lets it through).
+        assert_eq!(next_line(b"A\rB\n"), Some((&b"A\rB"[..], 4)));
+        assert_eq!(next_line(b""), None);
+    }
+
+    #[test]
+    fn strips_truncated_telnet_sequences() {
+        assert_eq!(&*strip_telnet(&[b'A', 255]), b"A");
+        assert_eq!(&*strip_telnet(&[b'A', 255, 251]), b"A");
+        assert_eq!(&*strip_telnet(&[b'A', 255, 250, 1, 2]), b"A");
+        assert_eq!(&*strip_telnet(&[255, 255, b'A']), b"A");
+        assert_eq!(&*strip_telnet(&[255, 241, b'A']), b"A");
+    }
+
+    #[test]
+    fn tag_limit_boundary() {
+        // `@` + tags + space is exactly TAGS_MAX bytes: accepted.
+        let mut line = vec![b'@'];
+        line.extend(std::iter::repeat_n(b'x', TAGS_MAX - 2));
+        line.extend_from_slice(b" PING");
+        assert!(check(&line).is_ok());
+        line.insert(1, b'y');
+        assert_eq!(check(&line), Err(LineError::TagsTooLong));
+    }
+
+    #[test]
     fn strips_telnet_negotiation() {
         let raw = [
             255, 251, 31, b'N', b'I', 255, 250, 24, 0, 255, 240, b'C', b'K',

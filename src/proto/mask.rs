@@ -10,16 +10,18 @@ pub fn matches(mask: &str, text: &str) -> bool {
     let (mut mi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if mi < m.len() && (m[mi] == b'?' || m[mi].eq_ignore_ascii_case(&t[ti])) {
+        // `*` is tested first: it is a wildcard even where the text holds a
+        // literal `*`, which the literal branch would otherwise consume.
+        if mi < m.len() && m[mi] == b'*' {
+            star = Some((mi, ti));
+            mi += 1;
+        } else if mi < m.len() && (m[mi] == b'?' || m[mi].eq_ignore_ascii_case(&t[ti])) {
             // A `?` consumes one whole UTF-8 character.
             if m[mi] == b'?' {
                 ti += utf8_len(t[ti]);
             } else {
                 ti += 1;
             }
-            mi += 1;
-        } else if mi < m.len() && m[mi] == b'*' {
-            star = Some((mi, ti));
             mi += 1;
         } else if let Some((smi, sti)) = star {
             let next = sti + utf8_len(t[sti]);
@@ -81,6 +83,25 @@ mod tests {
         assert!(!matches("a?c", "ac"));
         assert!(matches("*!*@é?", "n!u@éx"));
         assert!(matches("*!*@?x", "n!u@éx"));
+    }
+
+    #[test]
+    fn literal_brackets() {
+        assert!(matches("cool[guy]!*@*", "cool[guy]!a@h"));
+        assert!(!matches("cool[guy]!*@*", "coolg!a@h"));
+    }
+
+    /// Fuzz regression (fuzz/fuzz_targets/mask_match.rs): a `*` in the mask
+    /// was matched as a literal against a `*` in the text, so the star was
+    /// never recorded and `*` failed to match `*x`.
+    #[test]
+    fn star_is_a_wildcard_even_against_a_literal_star() {
+        assert!(matches("*", "*\0"));
+        assert!(matches("*", "*x"));
+        assert!(matches("a*b", "a*xb"));
+        assert!(matches("*!*@*", "*!*@*"));
+        assert!(matches("**", "*"));
+        assert!(!matches("*a", "*"));
     }
 
     #[test]

@@ -81,14 +81,16 @@ impl<'a> Message<'a> {
         self.params.get(i).copied().unwrap_or("")
     }
 
-    /// Iterates the tags as `(key, raw escaped value)`; a tag without `=`
-    /// has the value `""`.
+    /// Iterates the tags as `(key, raw escaped value)` in wire order,
+    /// repeats included; a tag without `=` has the value `""`. An entry with
+    /// an empty key (`@;=x`) is skipped: IRCv3 tag names are never empty,
+    /// and `write::message` could not write it back.
     pub fn tags(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.tags
             .unwrap_or("")
             .split(';')
-            .filter(|t| !t.is_empty())
             .map(|t| t.split_once('=').unwrap_or((t, "")))
+            .filter(|(k, _)| !k.is_empty())
     }
 
     /// The raw value of tag `key`; the last one wins when a key repeats.
@@ -186,6 +188,59 @@ mod tests {
         let m = Message::parse(line).unwrap();
         assert_eq!(m.params.len(), 15);
         assert_eq!(m.params[14], "15 16");
+    }
+
+    #[test]
+    fn spaces_and_colons() {
+        let m = Message::parse("  :src   CMD  a   b  :  c d ").unwrap();
+        assert_eq!((m.source, m.command), (Some("src"), "CMD"));
+        assert_eq!(m.params.as_slice(), ["a", "b", "  c d "]);
+        let m = Message::parse(":src CMD a b ").unwrap();
+        assert_eq!(m.params.as_slice(), ["a", "b"]);
+        let m = Message::parse("CMD :").unwrap();
+        assert_eq!(m.params.as_slice(), [""]);
+        assert_eq!(m.param(0), "");
+        assert_eq!(m.param(5), "");
+        // A colon inside a middle parameter is literal.
+        let m = Message::parse("CMD a:b :c").unwrap();
+        assert_eq!(m.params.as_slice(), ["a:b", "c"]);
+    }
+
+    #[test]
+    fn fifteenth_parameter_loses_one_leading_colon() {
+        let m = Message::parse("CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 ::x y").unwrap();
+        assert_eq!(m.params[14], ":x y");
+        let m = Message::parse("CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14").unwrap();
+        assert_eq!(m.params.len(), 14);
+    }
+
+    #[test]
+    fn tag_sections() {
+        let m = Message::parse("@a=1;;b=2;a=3;=x;c= CMD").unwrap();
+        let all: Vec<_> = m.tags().collect();
+        // Empty entries and entries with an empty key are skipped.
+        assert_eq!(all, [("a", "1"), ("b", "2"), ("a", "3"), ("c", "")]);
+        assert_eq!(m.tag("a"), Some("3"));
+        assert_eq!(m.tag(""), None);
+        let m = Message::parse("@ CMD").unwrap();
+        assert_eq!(m.tags, Some(""));
+        assert_eq!(m.tags().count(), 0);
+        // Only the first atom can be tags, only the next one a source.
+        let m = Message::parse("@a :s @b :c").unwrap();
+        assert_eq!((m.source, m.command), (Some("s"), "@b"));
+        assert_eq!(m.params.as_slice(), ["c"]);
+    }
+
+    #[test]
+    fn splits_sources() {
+        assert_eq!(split_source("n!u@h"), ("n", Some("u"), Some("h")));
+        assert_eq!(split_source("n@h"), ("n", None, Some("h")));
+        assert_eq!(split_source("n!u"), ("n", Some("u"), None));
+        assert_eq!(
+            split_source("irc.example.com"),
+            ("irc.example.com", None, None)
+        );
+        assert_eq!(split_source("n!u!v@h@i"), ("n", Some("u!v"), Some("h@i")));
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! The serializer: writes one IRC line into a byte buffer.
 //!
-//! Middle parameters are written as given; the trailing parameter always
-//! gets its `:`. The body is cut to 510 bytes (at a UTF-8 boundary) so a
-//! line never exceeds the protocol limit, and CR, LF and NUL inside a
-//! parameter become spaces, so no parameter can forge a second line.
+//! `line` and `numeric` write server replies: middle parameters are written
+//! as given and the trailing parameter always gets its `:`. `message` is
+//! the general inverse of `Message::parse` (tags, source, verb, params, a
+//! `:` on the last parameter only when needed). In all of them the body is
+//! cut to 510 bytes (at a UTF-8 boundary) so a line never exceeds the
+//! protocol limit, and CR, LF and NUL inside a parameter become spaces, so
+//! no parameter can forge a second line.
 //! Imports only `limits` and `message` (tag escaping).
 
 use crate::limits::BODY_MAX;
@@ -71,6 +74,96 @@ pub fn numeric(
     }
     truncate_body(out, start);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a whole message `[@tags ][:source ]verb params…\r\n` to `out`:
+/// the general serializer, and the inverse of `Message::parse`.
+///
+/// - `tags` are `(key, unescaped value)` pairs, written in the order given
+///   and escaped; an empty value is written as the bare key (the IRCv3
+///   "missing" form), and a pair with an empty key is skipped (no such tag
+///   can be parsed). Bytes a key may not hold (`=`, `;`, space, CR, LF, NUL)
+///   become `_`; a NUL in a value is dropped.
+/// - `source` and `verb` have space, CR, LF and NUL replaced by `_`, so they
+///   stay one atom each. A verb starting with `@` or `:` would be read back
+///   as tags or a source, so that first byte becomes `_` too. The caller
+///   passes a non-empty verb.
+/// - Every parameter but the last is written like `line`'s middles (`*`
+///   when empty, no leading `:`, `_` for space, CR, LF, NUL). Only the last
+///   one gets a `:`, and only when it needs one: when it is empty, starts
+///   with `:` or holds a space (or a CR, LF or NUL, which become spaces).
+///   More than 15 parameters cannot be parsed back as given.
+/// - The body (everything after the tag section) is cut to 510 bytes at a
+///   UTF-8 boundary, like `line`; the tag section is not cut.
+///
+/// Like `line` and `numeric`, and unlike `tags`, it writes a complete wire
+/// line: CR LF is appended, so the output is always exactly one line. The
+/// ircdocs msg-join vectors and the round-trip tests strip that CR LF.
+pub fn message(
+    out: &mut Vec<u8>,
+    tags: &[(&str, &str)],
+    source: Option<&str>,
+    verb: &str,
+    params: &[&str],
+) {
+    let mut first = true;
+    for (k, v) in tags.iter().filter(|(k, _)| !k.is_empty()) {
+        out.push(if first { b'@' } else { b';' });
+        first = false;
+        out.extend(k.bytes().map(|b| match b {
+            b'=' | b';' | b' ' | b'\r' | b'\n' | 0 => b'_',
+            b => b,
+        }));
+        if !v.is_empty() {
+            out.push(b'=');
+            for part in v.split('\0') {
+                crate::proto::message::escape_tag_value(part, out);
+            }
+        }
+    }
+    if !first {
+        out.push(b' ');
+    }
+    let start = out.len();
+    if let Some(src) = source {
+        out.push(b':');
+        push_atom(out, src);
+        out.push(b' ');
+    }
+    if let Some(rest) = verb.strip_prefix(['@', ':']) {
+        out.push(b'_');
+        push_atom(out, rest);
+    } else {
+        push_atom(out, verb);
+    }
+    if let Some((last, middle)) = params.split_last() {
+        for p in middle {
+            out.push(b' ');
+            if p.is_empty() {
+                out.push(b'*');
+            } else {
+                push_middle(out, p);
+            }
+        }
+        out.push(b' ');
+        let needs_colon = last.is_empty()
+            || last.starts_with(':')
+            || last.bytes().any(|b| matches!(b, b' ' | b'\r' | b'\n' | 0));
+        if needs_colon {
+            out.push(b':');
+        }
+        push_clean(out, last);
+    }
+    truncate_body(out, start);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes one atom (source, verb): space, CR, LF and NUL become `_`.
+fn push_atom(out: &mut Vec<u8>, s: &str) {
+    out.extend(s.bytes().map(|b| match b {
+        b'\r' | b'\n' | 0 | b' ' => b'_',
+        b => b,
+    }));
 }
 
 /// Writes text with CR, LF and NUL replaced by spaces.
@@ -164,6 +257,97 @@ mod tests {
         line(&mut out, Some("srv"), "NOTICE", &["n"], Some(&long));
         assert!(out.len() <= BODY_MAX);
         assert!(std::str::from_utf8(&out).is_ok());
+    }
+
+    fn msg(tags: &[(&str, &str)], source: Option<&str>, verb: &str, params: &[&str]) -> String {
+        let mut out = Vec::new();
+        message(&mut out, tags, source, verb, params);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn message_puts_a_colon_on_the_last_param_only_when_needed() {
+        assert_eq!(msg(&[], None, "foo", &["bar", "baz"]), "foo bar baz\r\n");
+        assert_eq!(msg(&[], Some("src"), "AWAY", &[]), ":src AWAY\r\n");
+        assert_eq!(msg(&[], Some("src"), "AWAY", &[""]), ":src AWAY :\r\n");
+        assert_eq!(msg(&[], None, "foo", &["a b"]), "foo :a b\r\n");
+        assert_eq!(msg(&[], None, "foo", &[":x"]), "foo ::x\r\n");
+        assert_eq!(msg(&[], None, "foo", &["  "]), "foo :  \r\n");
+        assert_eq!(msg(&[], None, "foo", &["b\tar"]), "foo b\tar\r\n");
+    }
+
+    #[test]
+    fn message_writes_tags_in_order_escaped() {
+        let tags = [
+            ("a", "b\\and\nk"),
+            ("d", "gh;764"),
+            ("k", ""),
+            ("", "skipped"),
+        ];
+        assert_eq!(
+            msg(&tags, Some("s"), "foo", &["p"]),
+            "@a=b\\\\and\\nk;d=gh\\:764;k :s foo p\r\n"
+        );
+        assert_eq!(msg(&[("", "x")], None, "foo", &[]), "foo\r\n");
+        // A NUL in a value is dropped; one in a key becomes `_`.
+        assert_eq!(msg(&[("a\0", "b\0c")], None, "foo", &[]), "@a_=bc foo\r\n");
+    }
+
+    #[test]
+    fn message_keeps_every_atom_in_place() {
+        // Middle params cannot be empty, hold a space or start with `:`.
+        assert_eq!(
+            msg(&[], None, "foo", &["", "a b", ":c", "last"]),
+            "foo * a_b c last\r\n"
+        );
+        // Source and verb stay one atom; CR/LF/NUL never reach the wire.
+        assert_eq!(
+            msg(&[("k\r", "v\r")], Some("a b\r"), "V\nX", &["m\r", "t\r"]),
+            "@k_=v\\r :a_b_ V_X m_ :t \r\n"
+        );
+    }
+
+    /// Fuzz regression (fuzz/fuzz_targets/parse_line.rs, input `@ @\r`):
+    /// the parser yields the verb `@\r` after an empty tag section; written
+    /// first on a line, a verb starting with `@` or `:` would be read back
+    /// as tags or a source.
+    #[test]
+    fn message_never_starts_a_verb_with_at_or_colon() {
+        let m = crate::proto::Message::parse("@ @\r").unwrap();
+        assert_eq!((m.tags, m.command), (Some(""), "@\r"));
+        let line = msg(&[], m.source, m.command, &m.params);
+        assert_eq!(line, "__\r\n");
+        assert_eq!(msg(&[], None, ":x", &["y"]), "_x y\r\n");
+        assert_eq!(msg(&[("t", "")], Some("s"), "@x", &[]), "@t :s _x\r\n");
+    }
+
+    #[test]
+    fn message_cuts_the_body_not_the_tags() {
+        let long_tag = "v".repeat(600);
+        let long = "é".repeat(400);
+        let line = msg(&[("t", &long_tag)], Some("srv"), "NOTICE", &["n", &long]);
+        let body = &line[line.find(' ').unwrap() + 1..line.len() - 2];
+        assert!(
+            line.starts_with(&format!("@t={long_tag} :srv NOTICE n éé")),
+            "{line}"
+        );
+        assert!(body.len() <= BODY_MAX - 2 && body.len() >= BODY_MAX - 4);
+        assert!(line.ends_with("é\r\n"));
+    }
+
+    #[test]
+    fn message_round_trips_through_the_parser() {
+        let line = "@a=b\\sc;d :n!u@h PRIVMSG #c :hi  there ";
+        let m = crate::proto::Message::parse(line).unwrap();
+        let mut tags = Vec::new();
+        for (k, raw) in m.tags() {
+            let mut v = String::new();
+            crate::proto::message::unescape_tag_value(raw, &mut v);
+            tags.push((k, v));
+        }
+        let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = msg(&pairs, m.source, m.command, &m.params);
+        assert_eq!(out, format!("{line}\r\n"));
     }
 
     #[test]
