@@ -21,38 +21,66 @@ fn seed_telnet_transcript() {
     let mut t = srv.connect();
     t.send_raw(b"CAP LS 302\n");
     let ls = t.expect("CAP * LS");
-    assert!(ls.last().unwrap().starts_with(":pico.test CAP * LS :"), "{ls:?}");
+    assert!(
+        ls.last().unwrap().starts_with(":pico.test CAP * LS :"),
+        "{ls:?}"
+    );
     t.send_raw(b"NICK alice\n");
     t.send_raw(b"USER alice 0 * :Alice\n");
     t.expect_none(" 001 ", Duration::from_millis(300));
     t.send_raw(b"CAP END\n");
     let burst = t.expect(" 221 ");
     let first = &burst[0];
-    assert_eq!(first, ":pico.test 001 alice :Welcome to the PicoNet IRC Network alice");
+    assert_eq!(
+        first,
+        ":pico.test 001 alice :Welcome to the PicoNet IRC Network alice"
+    );
     for n in ["002", "003", "004", "005", "251", "375", "372", "376"] {
-        assert!(burst.iter().any(|l| l.contains(&format!(" {n} alice "))), "{n} in {burst:?}");
+        assert!(
+            burst.iter().any(|l| l.contains(&format!(" {n} alice "))),
+            "{n} in {burst:?}"
+        );
     }
-    assert!(burst.iter().any(|l| l.contains(":- Welcome to \u{2}pico\u{2}")), "motd formatting: {burst:?}");
+    assert!(
+        burst
+            .iter()
+            .any(|l| l.contains(":- Welcome to \u{2}pico\u{2}")),
+        "motd formatting: {burst:?}"
+    );
 
     t.send_raw(b"JOIN #pico\n");
     let join = t.expect(" 366 alice #pico :End of NAMES list");
     let join_line = &join[0];
-    assert!(join_line.starts_with(":alice!~alice@") && join_line.ends_with(" JOIN #pico"), "{join_line}");
+    assert!(
+        join_line.starts_with(":alice!~alice@") && join_line.ends_with(" JOIN #pico"),
+        "{join_line}"
+    );
     assert!(join_line.contains(".irc "), "cloaked host: {join_line}");
     assert!(!join_line.contains("127.0.0.1"), "no real IP: {join_line}");
-    assert!(join.iter().any(|l| l.contains(" 353 alice = #pico :") && l.contains("@bob")), "{join:?}");
+    assert!(
+        join.iter()
+            .any(|l| l.contains(" 353 alice = #pico :") && l.contains("@bob")),
+        "{join:?}"
+    );
     bob.expect(" JOIN #pico");
 
     t.send_raw(b"PRIVMSG #pico :hello from telnet\n");
     let got = bob.expect_line("PRIVMSG #pico");
-    assert!(got.starts_with(":alice!~alice@") && got.ends_with(" PRIVMSG #pico :hello from telnet"), "{got}");
+    assert!(
+        got.starts_with(":alice!~alice@") && got.ends_with(" PRIVMSG #pico :hello from telnet"),
+        "{got}"
+    );
 
     t.send_raw(b"PING :12345\n");
     assert_eq!(t.expect_line("PONG"), ":pico.test PONG pico.test :12345");
 
     t.send_raw(b"WHO #pico\n");
     let who = t.expect(" 315 alice #pico :End of WHO list");
-    assert!(who.iter().any(|l| l.contains(" 352 alice #pico ~bob ") && l.contains(" bob H@ :0 bob real")), "{who:?}");
+    assert!(
+        who.iter()
+            .any(|l| l.contains(" 352 alice #pico ~bob ") && l.contains(" bob H@ :0 bob real")),
+        "{who:?}"
+    );
 
     t.send_raw(b"QUIT :bye\n");
     assert_eq!(t.expect_line("ERROR"), "ERROR :Quit: bye");
@@ -70,7 +98,10 @@ fn unregistered_commands_get_451_and_the_connection_stays() {
         ":pico.test 451 * :You need to register before you can use that command"
     );
     c.send("FOO bar");
-    assert_eq!(c.expect_line(" 421 "), ":pico.test 421 * FOO :Unknown command");
+    assert_eq!(
+        c.expect_line(" 421 "),
+        ":pico.test 421 * FOO :Unknown command"
+    );
     c.register("late");
 }
 
@@ -83,7 +114,10 @@ fn hostile_input_never_takes_the_server_down() {
     let mut c = srv.client("longline");
     c.send_raw(&vec![b'A'; 20_000]);
     c.send_raw(b"\r\n");
-    assert_eq!(c.expect_line(" 417 "), ":pico.test 417 longline :Input line too long");
+    assert_eq!(
+        c.expect_line(" 417 "),
+        ":pico.test 417 longline :Input line too long"
+    );
     c.sync();
 
     // A body just over 510 bytes: 417, connection kept.
@@ -202,7 +236,10 @@ fn fakelag_slows_a_flooder_but_not_others() {
     calm.send("PRIVMSG watcher :calm");
     let seen = watcher.expect("PRIVMSG watcher :calm");
     let floods = seen.iter().filter(|l| l.ends_with(":flood")).count();
-    assert!(floods < 20, "fakelag held the flood back ({floods} delivered first)");
+    assert!(
+        floods < 20,
+        "fakelag held the flood back ({floods} delivered first)"
+    );
     let start = std::time::Instant::now();
     let mut total = floods;
     while total < 20 {
@@ -210,7 +247,11 @@ fn fakelag_slows_a_flooder_but_not_others() {
         total += 1;
     }
     // 5 in the burst, then 2 per second: the rest takes seconds, not ms.
-    assert!(start.elapsed() >= Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -258,7 +299,10 @@ fn tls_and_websocket_listeners_are_refused_clearly_until_supported() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("listener 127.0.0.1:0: TLS listeners are not supported yet"), "{err}");
+    assert!(
+        err.contains("listener 127.0.0.1:0: TLS listeners are not supported yet"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
