@@ -63,7 +63,8 @@ pub enum LineError {
     BodyTooLong,
     /// The tag section is over 8190 bytes: 417 "Input line contained excess tag data".
     TagsTooLong,
-    /// The line has a NUL byte: malformed.
+    /// The line has a NUL byte or a bare CR inside it: malformed (Ergo quits
+    /// the client with "Received malformed line").
     Nul,
     /// The line is not UTF-8 (UTF8ONLY).
     InvalidUtf8,
@@ -84,7 +85,7 @@ pub fn check(line: &[u8]) -> Result<&str, LineError> {
     if line.len() - body_start + 2 > BODY_MAX {
         return Err(LineError::BodyTooLong);
     }
-    if line.contains(&0) {
+    if line.iter().any(|&b| b == 0 || b == b'\r') {
         return Err(LineError::Nul);
     }
     std::str::from_utf8(line).map_err(|_| LineError::InvalidUtf8)
@@ -168,6 +169,7 @@ mod tests {
         tagged.extend_from_slice(b" PING");
         assert_eq!(check(&tagged), Err(LineError::TagsTooLong));
         assert_eq!(check(b"PRIVMSG a :\0"), Err(LineError::Nul));
+        assert_eq!(check(b"PRIVMSG a :x\ry"), Err(LineError::Nul));
         assert_eq!(check(b"PRIVMSG a :\xff"), Err(LineError::InvalidUtf8));
         assert_eq!(command_of(b"@t :src privmsg a :\xff"), "PRIVMSG");
     }
