@@ -1,37 +1,531 @@
-//! Stub: filled in by the handler work.
+//! Operator commands: OPER (bcrypt checked on the worker thread), KILL,
+//! WALLOPS, REHASH and the end of a rehash (`rehash_done`, called by `net`
+//! once it has reloaded the config file).
+//!
+//! Capabilities are checked by the dispatch table before these handlers
+//! run (KILL needs "kill", REHASH "rehash", WALLOPS "wallops"); what an oper
+//! session holds comes from its `[[oper]]` block and oper class, through
+//! `session_for` alone. Imports `config`, `proto` and `state`.
 
+use std::rc::Rc;
 use std::time::Instant;
 
-use crate::proto::Message;
+use crate::config::{Config, OperConfig};
+use crate::proto::numeric::*;
+use crate::proto::{casemap, Message};
+use crate::state::client::{OperSession, UserModes};
 use crate::state::error::{CmdError, CmdResult};
-use crate::state::{ClientId, State};
+use crate::state::{ClientId, Job, Purpose, State};
 
-pub fn oper(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+/// RPL_VISIBLEHOST (Ergo): `<nick> <host> :is now your displayed host`.
+const RPL_VISIBLEHOST: u16 = 396;
+
+/// The `[[oper]]` block named `name` (case-insensitive, like nicks).
+fn oper_block<'a>(cfg: &'a Config, name: &str) -> Option<&'a OperConfig> {
+    cfg.opers.iter().find(|o| casemap::eq(&o.name, name))
 }
 
-pub fn kill(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+/// The session an oper block grants: its class's title and capabilities
+/// (none if the class is missing), its WHOIS line and hidden flag.
+fn session_for(cfg: &Config, oper: &OperConfig) -> OperSession {
+    let class = cfg.oper_class(&oper.class);
+    OperSession {
+        name: oper.name.clone(),
+        class: oper.class.clone(),
+        title: class.map(|c| c.title.clone()).unwrap_or_default(),
+        capabilities: class.map(|c| c.capabilities.clone()).unwrap_or_default(),
+        whois_line: oper.whois_line.clone(),
+        hidden: oper.hidden,
+    }
 }
 
-pub fn wallops(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
-}
-
-pub fn rehash(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+/// `OPER <name> <password>`
+///
+/// The password is checked by the worker thread; `oper_checked` finishes.
+/// An unknown name is checked too, against another block's hash, so the
+/// answer takes as long as for a known one and does not tell which names
+/// exist. One check per client at a time: a second OPER while one runs is
+/// dropped (it would only queue more bcrypt work).
+pub fn oper(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let (name, password) = (m.param(0), m.param(1));
+    let hash = match oper_block(&s.config, name).or(s.config.opers.first()) {
+        Some(block) => block.password.clone(),
+        None => {
+            oper_checked(s, id, name, false);
+            return Ok(());
+        }
+    };
+    let c = &mut s.clients[id];
+    // `pass_pending` means "a password check is on the worker"; after
+    // registration nothing else uses it.
+    if c.reg.pass_pending {
+        return Ok(());
+    }
+    c.reg.pass_pending = true;
+    let serial = c.serial;
+    s.jobs.push(Job::Verify {
+        client: id,
+        serial,
+        hash,
+        password: password.to_string(),
+        purpose: Purpose::Oper(name.to_string()),
+    });
+    Ok(())
 }
 
 /// The worker's answer to an OPER password check.
-pub fn oper_checked(_s: &mut State, _id: ClientId, _name: &str, _ok: bool) {}
+///
+/// The block is looked up again: the config may have been rehashed while
+/// the check ran, and a decoy check for an unknown name always fails here.
+pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
+    let Some(c) = s.clients.get_mut(id) else {
+        return;
+    };
+    c.reg.pass_pending = false;
+    let cfg = Rc::clone(&s.config);
+    let known = oper_block(&cfg, name);
+    let Some(block) = known.filter(|_| ok) else {
+        let mask = s.clients[id].mask();
+        // A name that is no block's is not echoed to the opers: it may be
+        // a password typed in the wrong place.
+        let what = match known {
+            Some(b) => format!("as {}", b.name),
+            None => "unknown oper name".to_string(),
+        };
+        s.numeric(id, ERR_PASSWDMISMATCH, &[], "Password incorrect");
+        s.snotice(&format!("Failed OPER attempt by {mask} ({what})"));
+        return;
+    };
+    let old_mask = s.clients[id].mask();
+    let session = session_for(&cfg, block);
+    let c = &mut s.clients[id];
+    c.oper = Some(session);
+    // +o, then the block's own modes (e.g. "+w"); only changes are shown.
+    let mut added = String::new();
+    let mut removed = String::new();
+    if !c.modes.has(UserModes::OPER) {
+        c.modes.set(UserModes::OPER, true);
+        added.push('o');
+    }
+    let mut adding = true;
+    for letter in block.modes.chars() {
+        match letter {
+            '+' => adding = true,
+            '-' => adding = false,
+            // o is the session's, Z the connection's, r an account's.
+            'o' | 'Z' | 'r' => {}
+            _ => {
+                let Some(bit) = UserModes::bit(letter) else {
+                    continue;
+                };
+                if c.modes.has(bit) != adding {
+                    c.modes.set(bit, adding);
+                    let shown = if adding { &mut added } else { &mut removed };
+                    shown.push(letter);
+                }
+            }
+        }
+    }
+    let vhost = block.vhost.clone().filter(|v| *v != c.host);
+    if let Some(v) = &vhost {
+        c.host = v.clone();
+    }
+    let nick = c.nick.clone();
+    let new_mask = c.mask();
+    s.numeric(id, RPL_YOUREOPER, &[], "You are now an IRC operator");
+    let mut change = String::new();
+    if !added.is_empty() {
+        change = format!("+{added}");
+    }
+    if !removed.is_empty() {
+        change.push('-');
+        change.push_str(&removed);
+    }
+    if !change.is_empty() {
+        // From the mask the client had when it sent OPER, as Ergo does.
+        s.send_line(id, Some(&old_mask), "MODE", &[&nick], Some(&change));
+    }
+    if let Some(v) = vhost {
+        s.numeric(id, RPL_VISIBLEHOST, &[&v], "is now your displayed host");
+    }
+    s.snotice(&format!("Client opered up [{new_mask}, {}]", block.name));
+}
 
-/// Stub: replaced by the oper handler work.
-pub fn rehash_done(
-    s: &mut State,
-    _by: Option<ClientId>,
-    result: Result<crate::config::Config, String>,
-) {
-    if let Ok(cfg) = result {
-        s.apply_config(cfg);
+/// `KILL <nick> [:<reason>]`
+///
+/// The victim quits with `Killed by <oper>: <reason>` (Ergo's wording;
+/// without a reason, `Killed by <oper>`); opers get a server notice.
+pub fn kill(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let target = m.param(0);
+    if casemap::eq(target, s.server_name()) {
+        return Err(CmdError::Numeric(
+            ERR_CANTKILLSERVER,
+            vec![],
+            "You can't kill a server!".into(),
+        ));
+    }
+    let Some(victim) = s.find_nick(target).filter(|&v| !s.clients[v].dead) else {
+        return Err(CmdError::NoSuchNick(target.to_string()));
+    };
+    let killer = s.clients[id].nick.clone();
+    let victim_nick = s.clients[victim].nick.clone();
+    let reason = m.param(1);
+    let (quit_reason, notice) = if reason.is_empty() {
+        (
+            format!("Killed by {killer}"),
+            format!("{victim_nick} was killed by {killer}"),
+        )
+    } else {
+        (
+            format!("Killed by {killer}: {reason}"),
+            format!("{victim_nick} was killed by {killer} [{reason}]"),
+        )
+    };
+    s.quit(victim, &quit_reason);
+    s.snotice(&notice);
+    Ok(())
+}
+
+/// `WALLOPS :<text>`: to every client with user mode +w, and the sender.
+pub fn wallops(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let text = m.param(0);
+    if text.is_empty() {
+        return Err(CmdError::NeedMoreParams("WALLOPS"));
+    }
+    let mask = s.clients[id].mask();
+    let line = s.shared_line(Some(&mask), "WALLOPS", &[], Some(text));
+    let to: Vec<ClientId> = s
+        .clients
+        .iter()
+        .filter(|&(c_id, c)| c.registered && (c.modes.has(UserModes::WALLOPS) || c_id == id))
+        .map(|(c_id, _)| c_id)
+        .collect();
+    for r in to {
+        s.send_shared(r, &line);
+    }
+    Ok(())
+}
+
+/// `REHASH`
+///
+/// Only flags the request: `net` reads the file (I/O stays out of
+/// `state`) and answers through `rehash_done`.
+pub fn rehash(s: &mut State, id: ClientId, _m: &Message, _now: Instant) -> CmdResult {
+    s.rehash_requested = Some(id);
+    Ok(())
+}
+
+/// The end of a rehash, asked by REHASH (`by`) or by SIGHUP (`None`).
+///
+/// On success the new config is applied and every oper session whose
+/// `[[oper]]` block still exists is rebuilt from it (class, capabilities,
+/// WHOIS line, hidden flag; the displayed host is left alone). An oper
+/// whose block was removed keeps the session it has until it disconnects:
+/// a rehash does not de-oper anyone. On failure the old config stays.
+pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, String>) {
+    // The requester may have left (and its slot been reused) meanwhile:
+    // answer it only if it is still an oper.
+    let by = by.filter(|&b| s.clients.get(b).is_some_and(|c| c.is_oper() && !c.dead));
+    let who = match by {
+        Some(b) => s.clients[b].nick.clone(),
+        None => "SIGHUP".to_string(),
+    };
+    match result {
+        Ok(cfg) => {
+            let file = cfg
+                .path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| cfg.path.display().to_string());
+            s.apply_config(cfg);
+            refresh_opers(s);
+            if let Some(b) = by {
+                s.numeric(b, RPL_REHASHING, &[&file], "Rehashing");
+            }
+            s.snotice(&format!("{who} rehashed the server config ({file})"));
+        }
+        Err(msg) => {
+            if let Some(b) = by {
+                s.notice(b, &format!("Error rehashing: {msg}"));
+            }
+            s.snotice(&format!("Rehash by {who} failed: {msg}"));
+        }
+    }
+}
+
+/// Rebuilds the sessions of current opers from the (new) config.
+fn refresh_opers(s: &mut State) {
+    let cfg = Rc::clone(&s.config);
+    for (_, c) in s.clients.iter_mut() {
+        let Some(session) = &c.oper else {
+            continue;
+        };
+        if let Some(block) = oper_block(&cfg, &session.name) {
+            c.oper = Some(session_for(&cfg, block));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testutil::{assert_has, assert_lacks, config, Harness};
+
+    #[test]
+    fn oper_success_sets_session_modes_and_vhost() {
+        let mut cfg = config();
+        cfg.opers[0].modes = "+w".into();
+        let mut h = Harness::with_config(cfg);
+        let watcher = h.client("root");
+        let session = session_for(&h.s.config, &h.s.config.opers[0]);
+        h.s.clients[watcher].oper = Some(session);
+        let a = h.client("alice");
+        let old_mask = h.s.clients[a].mask();
+        h.s.handle_line(a, b"OPER admin changeme", h.now);
+        assert_eq!(h.s.jobs.len(), 1, "bcrypt goes to the worker");
+        assert!(!h.s.clients[a].is_oper());
+        h.run_jobs();
+        assert_eq!(
+            h.take(a),
+            [
+                ":pico.test 381 alice :You are now an IRC operator".to_string(),
+                format!(":{old_mask} MODE alice :+ow"),
+                ":pico.test 396 alice staff :is now your displayed host".to_string(),
+                ":pico.test NOTICE alice :*** Client opered up [alice!~alice@staff, admin]"
+                    .to_string(),
+            ]
+        );
+        let c = &h.s.clients[a];
+        assert_eq!(c.host, "staff");
+        assert!(c.modes.has(UserModes::OPER) && c.modes.has(UserModes::WALLOPS));
+        let o = c.oper.as_ref().unwrap();
+        assert_eq!(o.class, "server-admin");
+        assert_eq!(o.title, "Server Admin");
+        assert!(c.has_oper_cap("kill"));
+        assert_has(
+            &h.take(watcher),
+            "*** Client opered up [alice!~alice@staff, admin]",
+        );
+        // The WHOIS line shows in 313.
+        let b = h.client("bob");
+        h.line(b, "WHOIS alice");
+        assert_has(&h.take(b), ":pico.test 313 bob alice :is a server admin");
+    }
+
+    #[test]
+    fn oper_wrong_password_or_unknown_name() {
+        let mut h = Harness::new();
+        let watcher = h.client("root");
+        h.line(watcher, "OPER admin changeme");
+        h.take(watcher);
+        let a = h.client("alice");
+        h.line(a, "OPER admin wrong");
+        assert_eq!(h.take(a), [":pico.test 464 alice :Password incorrect"]);
+        assert!(!h.s.clients[a].is_oper());
+        let mask = h.s.clients[a].mask();
+        assert_eq!(
+            h.take(watcher),
+            [format!(
+                ":pico.test NOTICE root :*** Failed OPER attempt by {mask} (as admin)"
+            )]
+        );
+        // An unknown name is checked against a decoy hash: same path, same answer,
+        // even with a password that matches another block.
+        h.s.handle_line(a, b"OPER nobody changeme", h.now);
+        assert_eq!(h.s.jobs.len(), 1, "unknown names cost a bcrypt check too");
+        h.run_jobs();
+        assert_eq!(h.take(a), [":pico.test 464 alice :Password incorrect"]);
+        assert!(!h.s.clients[a].is_oper());
+        assert_eq!(
+            h.take(watcher),
+            [format!(
+                ":pico.test NOTICE root :*** Failed OPER attempt by {mask} (unknown oper name)"
+            )]
+        );
+        // The client stays connected and can try again.
+        h.line(a, "OPER ADMIN changeme");
+        assert_has(&h.take(a), " 381 alice ");
+        h.line(a, "OPER admin");
+        assert_has(&h.take(a), " 461 alice OPER ");
+    }
+
+    #[test]
+    fn oper_checks_one_at_a_time() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        h.s.handle_line(a, b"OPER admin x", h.now);
+        h.s.handle_line(a, b"OPER admin y", h.now);
+        assert_eq!(h.s.jobs.len(), 1);
+        h.run_jobs();
+        assert_eq!(h.take(a), [":pico.test 464 alice :Password incorrect"]);
+        h.line(a, "OPER admin changeme");
+        assert!(h.s.clients[a].is_oper());
+    }
+
+    #[test]
+    fn oper_without_any_block_fails_at_once() {
+        let mut cfg = config();
+        cfg.opers.clear();
+        let mut h = Harness::with_config(cfg);
+        let a = h.client("alice");
+        h.s.handle_line(a, b"OPER admin changeme", h.now);
+        assert!(h.s.jobs.is_empty());
+        assert_eq!(h.take(a), [":pico.test 464 alice :Password incorrect"]);
+    }
+
+    #[test]
+    fn kill_by_oper_and_refusals() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        h.line(a, "KILL bob :spam");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 481 alice :Permission Denied - You're not an IRC operator"]
+        );
+        assert!(!h.s.clients[b].dead);
+        h.line(a, "OPER admin changeme");
+        h.take(a);
+        h.line(a, "KILL nobody :x");
+        assert_eq!(h.take(a), [":pico.test 401 alice nobody :No such nick"]);
+        h.line(a, "KILL pico.test :x");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 483 alice :You can't kill a server!"]
+        );
+        h.line(a, "KILL");
+        assert_has(&h.take(a), " 461 alice KILL ");
+        h.line(a, "KILL Bob :spam");
+        assert_eq!(h.take(b), ["ERROR :Killed by alice: spam"]);
+        assert!(h.s.clients[b].dead);
+        assert_eq!(
+            h.take(a),
+            [":pico.test NOTICE alice :*** bob was killed by alice [spam]"]
+        );
+        assert!(h.s.find_nick("bob").is_none());
+        let c = h.client("carol");
+        h.line(a, "KILL carol");
+        assert_eq!(h.take(c), ["ERROR :Killed by alice"]);
+    }
+
+    #[test]
+    fn kill_reaches_peers_as_quit() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        let c = h.client("carol");
+        crate::state::handlers::query::tests::put_in(&mut h, b, "#x", 0);
+        crate::state::handlers::query::tests::put_in(&mut h, c, "#x", 0);
+        h.line(a, "OPER admin changeme");
+        let bob = h.s.clients[b].mask();
+        h.line(a, "KILL bob :bye");
+        assert_eq!(h.take(c), [format!(":{bob} QUIT :Killed by alice: bye")]);
+    }
+
+    #[test]
+    fn wallops_goes_to_plus_w_only() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let w = h.client("wendy");
+        let n = h.client("nobody");
+        h.s.clients[w].modes.set(UserModes::WALLOPS, true);
+        h.line(a, "WALLOPS :hello opers");
+        assert_has(&h.take(a), " 481 alice ");
+        assert!(h.take(w).is_empty());
+        h.line(a, "OPER admin changeme");
+        h.take(a);
+        let mask = h.s.clients[a].mask();
+        h.line(a, "WALLOPS :maintenance at noon");
+        let line = format!(":{mask} WALLOPS :maintenance at noon");
+        assert_eq!(h.take(w), std::slice::from_ref(&line));
+        assert_eq!(h.take(a), [line], "the sender sees it once");
+        assert!(h.take(n).is_empty());
+        h.line(a, "WALLOPS :");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 461 alice WALLOPS :Not enough parameters"]
+        );
+    }
+
+    #[test]
+    fn rehash_applies_new_config() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let other = h.client("bob");
+        h.line(a, "REHASH");
+        assert_has(&h.take(a), " 481 alice ");
+        assert_eq!(h.s.rehash_requested, None);
+        h.line(a, "OPER admin changeme");
+        h.line(other, "OPER admin changeme");
+        h.take(a);
+        h.take(other);
+        h.line(a, "REHASH");
+        assert_eq!(h.s.rehash_requested, Some(a));
+        assert!(h.take(a).is_empty(), "the answer waits for the reload");
+
+        let mut cfg = config();
+        cfg.server.motd = Some(vec!["new motd".into()]);
+        cfg.opers[0].whois_line = Some("keeps the lights on".into());
+        cfg.oper_classes[0].capabilities = vec!["kill".into()];
+        let by = h.s.rehash_requested.take();
+        rehash_done(&mut h.s, by, Ok(cfg));
+        assert_eq!(
+            h.take(a),
+            [
+                ":pico.test 382 alice test.conf :Rehashing",
+                ":pico.test NOTICE alice :*** alice rehashed the server config (test.conf)"
+            ]
+        );
+        assert_eq!(
+            h.take(other),
+            [":pico.test NOTICE bob :*** alice rehashed the server config (test.conf)"]
+        );
+        h.line(a, "MOTD");
+        assert_has(&h.take(a), ":pico.test 372 alice :- new motd");
+        // Sessions follow the new class and block.
+        assert!(!h.s.clients[a].has_oper_cap("rehash"));
+        h.line(a, "REHASH");
+        assert_has(&h.take(a), " 481 alice ");
+        let c = h.client("carol");
+        h.line(c, "WHOIS alice");
+        assert_has(&h.take(c), " 313 carol alice :keeps the lights on");
+    }
+
+    #[test]
+    fn rehash_removed_block_keeps_session() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        h.line(a, "OPER admin changeme");
+        h.take(a);
+        let mut cfg = config();
+        cfg.opers.clear();
+        rehash_done(&mut h.s, None, Ok(cfg));
+        assert_eq!(
+            h.take(a),
+            [":pico.test NOTICE alice :*** SIGHUP rehashed the server config (test.conf)"]
+        );
+        assert!(h.s.clients[a].has_oper_cap("rehash"), "not de-opered");
+    }
+
+    #[test]
+    fn rehash_error_keeps_old_config() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        h.line(a, "OPER admin changeme");
+        h.take(a);
+        h.line(a, "REHASH");
+        let by = h.s.rehash_requested.take();
+        rehash_done(&mut h.s, by, Err("ircd.conf:3:1: bad key".into()));
+        assert_eq!(
+            h.take(a),
+            [
+                ":pico.test NOTICE alice :Error rehashing: ircd.conf:3:1: bad key",
+                ":pico.test NOTICE alice :*** Rehash by alice failed: ircd.conf:3:1: bad key"
+            ]
+        );
+        h.line(a, "MOTD");
+        let lines = h.take(a);
+        assert_has(&lines, ":- hello");
+        assert_lacks(&lines, "new motd");
     }
 }

@@ -1,15 +1,218 @@
-//! Stub: filled in by the handler work.
+//! Commands that change how a user appears to others: AWAY (with IRCv3
+//! `away-notify`) and SETNAME (IRCv3 `setname`).
+//!
+//! Each change is serialized once and fanned out to the common-channel
+//! peers that negotiated the matching capability.
+//! Imports `proto`, `limits` and `state`.
 
 use std::time::Instant;
 
-use crate::proto::Message;
+use crate::limits::REALNAME_MAX;
+use crate::proto::numeric::*;
+use crate::proto::{caps, Message};
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::{ClientId, State};
 
-pub fn away(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+/// The longest prefix of `text` that fits in `max` bytes without cutting a
+/// UTF-8 character.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
-pub fn setname(_s: &mut State, _id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    Err(CmdError::UnknownCommand(m.command.to_ascii_uppercase()))
+/// Sends `:mask <command> [:<text>]` once to every common-channel peer of
+/// `id` that has capability `cap` (and to `id` itself when `to_self`).
+fn tell_peers(
+    s: &mut State,
+    id: ClientId,
+    cap: u64,
+    command: &str,
+    text: Option<&str>,
+    to_self: bool,
+) {
+    let mask = s.clients[id].mask();
+    let line = s.shared_line(Some(&mask), command, &[], text);
+    for peer in s.common_peers(id, false) {
+        if s.clients[peer].has_cap(cap) {
+            s.send_shared(peer, &line);
+        }
+    }
+    if to_self {
+        s.send_shared(id, &line);
+    }
+}
+
+/// `AWAY [:<message>]`
+///
+/// A message (cut to AWAYLEN bytes) marks the client away (306); none, or
+/// an empty one, marks it back (305). Peers with `away-notify` hear of it
+/// only when the state or the message actually changed (as Ergo).
+pub fn away(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let text = cut(m.param(0), s.config.limits.awaylen);
+    let new = (!text.is_empty()).then(|| text.to_string());
+    let old = std::mem::replace(&mut s.clients[id].away, new.clone());
+    match &new {
+        Some(_) => s.numeric(id, RPL_NOWAWAY, &[], "You have been marked as being away"),
+        None => s.numeric(
+            id,
+            RPL_UNAWAY,
+            &[],
+            "You are no longer marked as being away",
+        ),
+    }
+    if old != new {
+        tell_peers(s, id, caps::AWAY_NOTIFY, "AWAY", new.as_deref(), false);
+    }
+    Ok(())
+}
+
+/// `SETNAME :<realname>`
+///
+/// The new real name (cut to `REALNAME_MAX` characters, as USER does) is
+/// echoed to the client whatever its capabilities, and to common-channel
+/// peers with `setname`. Like Ergo, `SETNAME Jane Doe` without the colon
+/// is taken whole, for clients that send unknown commands raw.
+pub fn setname(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let joined;
+    let raw = if m.params.len() > 1 {
+        joined = m.params.join(" ");
+        joined.as_str()
+    } else {
+        m.param(0)
+    };
+    let realname: String = raw.chars().take(REALNAME_MAX).collect();
+    if realname.trim().is_empty() {
+        return Err(CmdError::Fail(
+            "SETNAME",
+            "INVALID_REALNAME",
+            vec![],
+            "Realname is not valid".into(),
+        ));
+    }
+    s.clients[id].realname = realname.clone();
+    tell_peers(s, id, caps::SETNAME, "SETNAME", Some(&realname), true);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::proto::caps;
+    use crate::state::handlers::query::tests::put_in;
+    use crate::state::testutil::{assert_lacks, Harness};
+
+    #[test]
+    fn away_sets_and_clears() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        h.line(a, "AWAY :at lunch");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 306 alice :You have been marked as being away"]
+        );
+        assert_eq!(h.s.clients[a].away.as_deref(), Some("at lunch"));
+        h.line(a, "AWAY");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 305 alice :You are no longer marked as being away"]
+        );
+        assert_eq!(h.s.clients[a].away, None);
+        h.line(a, "AWAY :");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 305 alice :You are no longer marked as being away"]
+        );
+    }
+
+    #[test]
+    fn away_is_cut_to_awaylen() {
+        let mut cfg = crate::state::testutil::config();
+        cfg.limits.awaylen = 5;
+        let mut h = Harness::with_config(cfg);
+        let a = h.client("alice");
+        h.line(a, "AWAY :abcdéfgh");
+        assert_eq!(
+            h.s.clients[a].away.as_deref(),
+            Some("abcd"),
+            "é does not fit whole"
+        );
+        let b = h.client("bob");
+        h.line(b, "PRIVMSG alice :hi");
+        assert_eq!(h.take(b), [":pico.test 301 bob alice :abcd"]);
+    }
+
+    #[test]
+    fn away_notify_reaches_peers_with_the_cap_once() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        let c = h.client("carol");
+        let out = h.client("eve");
+        for chan in ["#x", "#y"] {
+            put_in(&mut h, a, chan, 0);
+            put_in(&mut h, b, chan, 0);
+            put_in(&mut h, c, chan, 0);
+        }
+        h.s.clients[b].caps |= caps::AWAY_NOTIFY;
+        h.s.clients[out].caps |= caps::AWAY_NOTIFY;
+        let mask = h.s.clients[a].mask();
+        h.line(a, "AWAY :brb");
+        assert_eq!(h.take(b), [format!(":{mask} AWAY :brb")]);
+        assert!(h.take(c).is_empty(), "carol lacks away-notify");
+        assert!(h.take(out).is_empty(), "eve shares no channel");
+        assert_lacks(&h.take(a), " AWAY ");
+        // The same message again changes nothing: no notification.
+        h.line(a, "AWAY :brb");
+        assert!(h.take(b).is_empty());
+        h.line(a, "AWAY");
+        assert_eq!(h.take(b), [format!(":{mask} AWAY")]);
+    }
+
+    #[test]
+    fn setname_echoes_and_notifies_cap_holders() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        let c = h.client("carol");
+        put_in(&mut h, a, "#x", 0);
+        put_in(&mut h, b, "#x", 0);
+        put_in(&mut h, c, "#x", 0);
+        h.s.clients[b].caps |= caps::SETNAME;
+        let mask = h.s.clients[a].mask();
+        h.line(a, "SETNAME :Alice Liddell");
+        let line = format!(":{mask} SETNAME :Alice Liddell");
+        assert_eq!(h.take(a), std::slice::from_ref(&line));
+        assert_eq!(h.take(b), [line]);
+        assert!(h.take(c).is_empty());
+        assert_eq!(h.s.clients[a].realname, "Alice Liddell");
+        // Without the colon, the words are joined (Ergo's workaround).
+        h.line(a, "SETNAME Jane Doe");
+        assert_eq!(h.s.clients[a].realname, "Jane Doe");
+        h.take(a);
+        let long = "x".repeat(crate::limits::REALNAME_MAX + 10);
+        h.line(a, &format!("SETNAME :{long}"));
+        assert_eq!(h.s.clients[a].realname.len(), crate::limits::REALNAME_MAX);
+    }
+
+    #[test]
+    fn setname_errors() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        h.line(a, "SETNAME :");
+        assert_eq!(
+            h.take(a),
+            [":pico.test FAIL SETNAME INVALID_REALNAME :Realname is not valid"]
+        );
+        assert_eq!(h.s.clients[a].realname, "alice real");
+        h.line(a, "SETNAME");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 461 alice SETNAME :Not enough parameters"]
+        );
+    }
 }
