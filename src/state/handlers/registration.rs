@@ -579,7 +579,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs JOIN (channel handlers)"]
     fn quit_reaches_peers_once() {
         let mut h = Harness::new();
         let a = h.client("alice");
