@@ -455,6 +455,12 @@ impl State {
             let folded = casemap::fold(&ch.name);
             self.channel_names.remove(&folded);
             self.channels.remove(chan);
+            // An invite is to this channel, not to a later one of the same name.
+            for (_, c) in self.clients.iter_mut() {
+                if !c.invites.is_empty() {
+                    c.invites.retain(|i| *i != folded);
+                }
+            }
         }
     }
 

@@ -208,6 +208,24 @@ impl Client {
         }
     }
 
+    /// A connection whose kernel receive buffer is tiny, so a client that
+    /// stops reading fills the server's send queue quickly.
+    pub fn connect_small_window(addr: SocketAddr) -> Client {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        sock.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        sock.connect_timeout(&addr.into(), WAIT).expect("connect");
+        let stream: TcpStream = sock.into();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        Client {
+            stream,
+            buf: Vec::new(),
+            nick: "*".into(),
+        }
+    }
+
     /// Sends one line (CR LF added).
     pub fn send(&mut self, line: &str) {
         self.send_raw(format!("{line}\r\n").as_bytes());

@@ -331,7 +331,7 @@ fn complete_registration(s: &mut State, id: ClientId) {
     s.numeric_opt(
         id,
         RPL_MYINFO,
-        &[name, VERSION, "BiorwZ", "CIbeiklmnostv", "Ibehkloqv"],
+        &[name, VERSION, "BiorwZ", "CIabehiklmnoqstv", "Iabehkloqv"],
         None,
     );
     send_isupport(s, id);
