@@ -37,6 +37,9 @@ const LISTENER_BASE: usize = 2;
 const CLIENT_BASE: usize = 1 << 16;
 /// How long accepting pauses after EMFILE/ENFILE.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(250);
+/// How long a quit client's last lines (its ERROR) may wait for a slow
+/// socket before the connection is closed anyway.
+const LINGER: Duration = Duration::from_secs(5);
 /// How many slices one vectored write takes.
 const IOV_MAX: usize = 64;
 
@@ -58,6 +61,8 @@ pub struct Server {
     active: Vec<ClientId>,
     throttled: BinaryHeap<Reverse<(Instant, ClientId)>>,
     accept_paused_until: Option<Instant>,
+    /// Quit clients whose ERROR is still waiting for the socket, and until when.
+    lingering: Vec<(ClientId, Instant)>,
     config_path: PathBuf,
     scratch: Box<[u8]>,
     last_sweep: Instant,
@@ -125,6 +130,7 @@ impl Server {
             active: Vec::new(),
             throttled: BinaryHeap::new(),
             accept_paused_until: None,
+            lingering: Vec::new(),
             config_path,
             scratch: vec![0u8; READ_PER_TURN].into_boxed_slice(),
             last_sweep: now,
@@ -233,6 +239,7 @@ impl Server {
             self.state.next_deadline(),
             self.throttled.peek().map(|Reverse((t, _))| *t),
             self.accept_paused_until,
+            self.lingering.iter().map(|(_, t)| *t).min(),
         ]
         .into_iter()
         .flatten()
@@ -423,19 +430,56 @@ impl Server {
                 self.flush(id);
             }
         }
-        let closing = std::mem::take(&mut self.state.closing);
-        for id in closing {
+        let now = Instant::now();
+        for id in std::mem::take(&mut self.state.closing) {
             self.flush(id);
-            if let Some(slot) = self.conns.get_mut(id) {
-                if let Some(mut conn) = slot.take() {
-                    let _ = conn.stream.shutdown(Shutdown::Both);
-                    let _ = self.poll.registry().deregister(&mut conn.stream);
-                    self.admission.release(conn.ip);
+            if self.pending_output(id) && !self.stopping {
+                // Stop reading; keep writing until the ERROR is out.
+                if let Some(Some(conn)) = self.conns.get_mut(id) {
+                    let _ = self.poll.registry().reregister(
+                        &mut conn.stream,
+                        Token(CLIENT_BASE + id),
+                        Interest::WRITABLE,
+                    );
+                    conn.write_armed = true;
                 }
+                self.lingering.push((id, now + LINGER));
+            } else {
+                self.close(id);
             }
-            self.state.remove_client(id, "Connection closed");
+        }
+        let mut i = 0;
+        while i < self.lingering.len() {
+            let (id, until) = self.lingering[i];
+            if !self.pending_output(id) || until <= now || self.stopping {
+                self.lingering.swap_remove(i);
+                self.close(id);
+            } else {
+                i += 1;
+            }
         }
         self.state.dirty.clear();
+    }
+
+    /// Does the client still have bytes waiting for its socket?
+    fn pending_output(&self, id: ClientId) -> bool {
+        self.state
+            .clients
+            .get(id)
+            .is_some_and(|c| !c.sendq.is_empty())
+            && self.conns.get(id).is_some_and(Option::is_some)
+    }
+
+    /// Closes a connection and forgets its client (end of a turn only).
+    fn close(&mut self, id: ClientId) {
+        if let Some(slot) = self.conns.get_mut(id) {
+            if let Some(mut conn) = slot.take() {
+                let _ = conn.stream.shutdown(Shutdown::Both);
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+                self.admission.release(conn.ip);
+            }
+        }
+        self.state.remove_client(id, "Connection closed");
     }
 
     // ----- signals, worker, rehash -----------------------------------------
