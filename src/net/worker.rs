@@ -9,20 +9,12 @@ use std::thread::JoinHandle;
 
 use mio::Waker;
 
-use crate::state::{ClientId, Job, Purpose};
-
-/// A finished job.
-pub struct Done {
-    pub client: ClientId,
-    pub serial: u64,
-    pub purpose: Purpose,
-    pub ok: bool,
-}
+use crate::state::{Job, JobDone};
 
 /// The handle the loop keeps.
 pub struct Worker {
     jobs: Option<Sender<Job>>,
-    pub results: Receiver<Done>,
+    pub results: Receiver<JobDone>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -30,28 +22,12 @@ impl Worker {
     /// Starts the thread; `waker` wakes the loop when a result is ready.
     pub fn start(waker: Arc<Waker>) -> std::io::Result<Worker> {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (done_tx, done_rx) = mpsc::channel::<JobDone>();
         let thread = std::thread::Builder::new()
             .name("picoircd-worker".into())
             .spawn(move || {
                 for job in job_rx {
-                    let Job::Verify {
-                        client,
-                        serial,
-                        hash,
-                        password,
-                        purpose,
-                    } = job;
-                    let ok = bcrypt::verify(&password, &hash).unwrap_or(false);
-                    if done_tx
-                        .send(Done {
-                            client,
-                            serial,
-                            purpose,
-                            ok,
-                        })
-                        .is_err()
-                    {
+                    if done_tx.send(job.run()).is_err() {
                         break;
                     }
                     let _ = waker.wake();

@@ -44,6 +44,34 @@ pub enum Job {
     },
 }
 
+/// A finished job, as the worker hands it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDone {
+    pub client: ClientId,
+    pub serial: u64,
+    pub purpose: Purpose,
+    pub ok: bool,
+}
+
+impl Job {
+    /// Does the blocking work (on the worker thread, or inline in tests).
+    pub fn run(self) -> JobDone {
+        let Job::Verify {
+            client,
+            serial,
+            hash,
+            password,
+            purpose,
+        } = self;
+        JobDone {
+            client,
+            serial,
+            purpose,
+            ok: bcrypt::verify(&password, &hash).unwrap_or(false),
+        }
+    }
+}
+
 /// Why a password is being checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
@@ -186,24 +214,16 @@ impl State {
 
     /// Queues raw line bytes for one client, enforcing its sendq.
     pub fn send_bytes(&mut self, id: ClientId, bytes: &[u8]) {
-        let limit = self.config.limits.sendq;
-        let Some(c) = self.clients.get_mut(id) else {
-            return;
-        };
-        if c.dead {
-            return;
-        }
-        if c.sendq.is_empty() {
-            self.dirty.push(id);
-        }
-        c.sendq.push_bytes(bytes);
-        if c.sendq.len() > limit {
-            self.sendq_exceeded(id);
-        }
+        self.enqueue(id, |q| q.push_bytes(bytes));
     }
 
     /// Queues a shared line for one client (fan-out), enforcing its sendq.
     pub fn send_shared(&mut self, id: ClientId, line: &Rc<[u8]>) {
+        self.enqueue(id, |q| q.push_shared(line));
+    }
+
+    /// Adds to a live client's queue, marks it dirty, enforces the sendq.
+    fn enqueue(&mut self, id: ClientId, push: impl FnOnce(&mut sendq::SendQueue)) {
         let limit = self.config.limits.sendq;
         let Some(c) = self.clients.get_mut(id) else {
             return;
@@ -214,7 +234,7 @@ impl State {
         if c.sendq.is_empty() {
             self.dirty.push(id);
         }
-        c.sendq.push_shared(line);
+        push(&mut c.sendq);
         if c.sendq.len() > limit {
             self.sendq_exceeded(id);
         }
