@@ -318,3 +318,46 @@ fn per_ip_limit_refuses_extra_connections() {
     assert_eq!(c.line(), "ERROR :Too many connections from your IP address");
     assert!(c.closed());
 }
+
+/// bcrypt runs on the worker thread: while an OPER with a cost-12 hash is
+/// being checked, other clients are answered at once (the answer to the
+/// other client arrives before the OPER verdict).
+#[test]
+fn a_password_check_does_not_stall_other_clients() {
+    let hash = bcrypt::hash("secret", 12).unwrap();
+    let conf = format!(
+        "{}\n[oper-classes.admin]\ntitle = \"Admin\"\ncapabilities = [\"kill\"]\n\n[[oper]]\nname = \"boss\"\nclass = \"admin\"\npassword = \"{hash}\"\n",
+        base_config()
+    );
+    let srv = TestServer::with_config(&conf);
+    let mut opering = srv.client("opering");
+    let mut other = srv.client("other");
+    opering.send("OPER boss secret");
+    let t0 = std::time::Instant::now();
+    other.sync();
+    let other_done = t0.elapsed();
+    opering.expect(" 381 opering :You are now an IRC operator");
+    let oper_done = t0.elapsed();
+    assert!(
+        other_done < oper_done,
+        "the other client waited for bcrypt: {other_done:?} vs {oper_done:?}"
+    );
+}
+
+#[test]
+fn connection_throttle_refuses_a_burst_from_one_ip() {
+    let conf = base_config().replace("throttle-per-minute = 0", "throttle-per-minute = 3");
+    let srv = TestServer::with_config(&conf);
+    let mut kept = Vec::new();
+    for i in 0..3 {
+        kept.push(srv.client(&format!("t{i}")));
+    }
+    let mut fourth = srv.connect();
+    assert_eq!(
+        fourth.line(),
+        "ERROR :Your IP address has connected too many times recently; try again later"
+    );
+    assert!(fourth.closed());
+    // Those already connected are unaffected.
+    kept[0].sync();
+}
