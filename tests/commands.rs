@@ -1155,6 +1155,13 @@ fn away_and_setname(srv: &TestServer) {
     );
     b.send("NOTICE alice :no auto-reply to a notice");
     never(&mut b, " 301 ");
+    // An away user who joins is announced to away-notify members.
+    join(&mut b, "#aw2");
+    join(&mut c, "#aw2");
+    join(&mut a, "#aw2");
+    assert_eq!(b.expect_line("alice!~alice@"), format!(":{am} JOIN #aw2"));
+    assert_eq!(b.expect_line(" AWAY"), format!(":{am} AWAY :gone fishing"));
+    never(&mut c, " AWAY");
     let got = ask(&mut c, "WHO alice", " 315 ");
     assert!(got[0].ends_with(" alice G :0 alice real"), "{got:?}");
 
