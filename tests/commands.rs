@@ -499,6 +499,16 @@ fn invite_and_invite_notify(srv: &TestServer) {
         a.expect_line(" 443 "),
         ":pico.test 443 alice bob #inv :is already on channel"
     );
+    // Inviting someone away tells the inviter.
+    d.send("AWAY :on holiday");
+    d.expect(" 306 ");
+    assert_eq!(
+        ask(&mut a, "INVITE dave #inv", " 301 "),
+        [
+            ":pico.test 341 alice dave #inv",
+            ":pico.test 301 alice dave :on holiday",
+        ]
+    );
     a.send("INVITE nobody #inv");
     assert_eq!(
         a.expect_line(" 401 "),
@@ -1488,6 +1498,15 @@ fn monitor(srv: &TestServer) {
     assert_eq!(c.expect_line(" 731 "), ":pico.test 731 carol :dave");
     a.send("NICK alicia");
     assert_eq!(c.expect_line(" 731 "), ":pico.test 731 carol :alice");
+    // Taking a watched nick is coming online.
+    a.send("NICK dave");
+    let h = am.rsplit_once('@').expect("host").1;
+    assert_eq!(
+        c.expect_line(" 730 "),
+        format!(":pico.test 730 carol :dave!~alice@{h}")
+    );
+    a.send("NICK alicia");
+    assert_eq!(c.expect_line(" 731 "), ":pico.test 731 carol :dave");
     c.send("MONITOR - alice");
     assert_eq!(
         ask(&mut c, "MONITOR L", " 733 "),
