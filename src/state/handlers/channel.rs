@@ -108,10 +108,38 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
     if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
         return Ok(());
     }
+    if let Some(away) = s.clients[id].away.clone() {
+        announce_away(s, id, chan, &mask, &away);
+    }
     // Ergo sends nothing about the topic on JOIN when none is set.
     send_topic(s, id, chan, false);
     send_names(s, id, chan);
     Ok(())
+}
+
+/// away-notify: "clients will be sent an AWAY message when a user sharing
+/// a channel with them sets, changes or removes their away state, as well
+/// as when a user joins and has an away message set" (IRCv3). The other
+/// members of `chan` with the capability hear that the joiner is away.
+fn announce_away(s: &mut State, id: ClientId, chan: ChanId, mask: &str, away: &str) {
+    let to: Vec<ClientId> = s.channels[chan]
+        .members
+        .iter()
+        .map(|mb| mb.id)
+        .filter(|&m| m != id)
+        .filter(|&m| {
+            s.clients
+                .get(m)
+                .is_some_and(|c| c.has_cap(caps::AWAY_NOTIFY))
+        })
+        .collect();
+    if to.is_empty() {
+        return;
+    }
+    let line = s.shared_line(Some(mask), "AWAY", &[], Some(away));
+    for m in to {
+        s.send_shared(m, &line);
+    }
 }
 
 /// The +k, +l, +i and +b checks, in that order.
@@ -535,6 +563,28 @@ mod tests {
         assert_eq!(h.s.channels[chan].created, 1_700_000_000);
         h.line(b, "JOIN #chat");
         assert!(h.take(b).is_empty(), "joining again is ignored");
+    }
+
+    #[test]
+    fn an_away_joiner_is_announced_to_away_notify_members() {
+        let (mut h, a, b) = pair();
+        let c = h.client("carol");
+        h.line(a, "CAP REQ away-notify");
+        h.line(c, "AWAY :lunch");
+        h.take(a);
+        h.take(c);
+        h.line(c, "JOIN #x");
+        let join = format!(":{} JOIN #x", mask(&h, c));
+        let away = format!(":{} AWAY :lunch", mask(&h, c));
+        assert_eq!(h.take(a), [join.clone(), away]);
+        assert_eq!(h.take(b), [join], "no away-notify, no AWAY");
+        assert_lacks(&h.take(c), " AWAY ");
+        // Back from away: a later join announces nothing.
+        h.line(c, "AWAY");
+        h.line(c, "PART #x");
+        h.take(a);
+        h.line(c, "JOIN #x");
+        assert_eq!(h.take(a), [format!(":{} JOIN #x", mask(&h, c))]);
     }
 
     #[test]
