@@ -71,6 +71,8 @@ pub const RPL_WHOISMODES: u16 = 379;
 pub const RPL_YOUREOPER: u16 = 381;
 pub const RPL_REHASHING: u16 = 382;
 pub const RPL_TIME: u16 = 391;
+/// Ergo: `<nick> <host> :is now your displayed host`.
+pub const RPL_VISIBLEHOST: u16 = 396;
 pub const ERR_UNKNOWNERROR: u16 = 400;
 pub const ERR_NOSUCHNICK: u16 = 401;
 pub const ERR_NOSUCHSERVER: u16 = 402;

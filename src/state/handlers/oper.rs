@@ -17,8 +17,6 @@ use crate::state::client::{OperSession, UserModes};
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::{ClientId, Job, Purpose, State};
 
-/// RPL_VISIBLEHOST (Ergo): `<nick> <host> :is now your displayed host`.
-const RPL_VISIBLEHOST: u16 = 396;
 
 /// The `[[oper]]` block named `name` (case-insensitive, like nicks).
 fn oper_block<'a>(cfg: &'a Config, name: &str) -> Option<&'a OperConfig> {
