@@ -1,41 +1,19 @@
 //! The real `picoircd` binary: `check`, `genpasswd`, `mkcerts`, `version`.
 //! Each test works in its own folder under the system temp dir.
 
+mod util;
+
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use util::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_picoircd");
 
 fn temp_dir(name: &str) -> TempDir {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "picoircd-cli-{}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        name
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
-
-/// A folder removed (with its contents) when the test is done with it.
-struct TempDir(PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+    util::temp_dir("cli", name)
 }
 
 fn picoircd(args: &[&str], cwd: &Path, stdin: &[u8]) -> Output {

@@ -3,13 +3,15 @@
 //! the cloak key file and oper classes. Each test works in its own folder
 //! under the system temp dir.
 
+mod util;
+
 use std::fs;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use picoircd::config::{Config, ConfigError, IpNet, TlsFiles};
+use util::TempDir;
 
 /// The smallest valid config. Line 6 is the listen address; what a test
 /// appends starts on line 7.
@@ -25,34 +27,8 @@ address = "127.0.0.1:6667"
 /// Ergo's genpasswd uses: the known vector of its TestBcryptingIsCorrect.
 const GO_HASH: &str = "$2a$10$XajjQvNhvvRt5GSeFk1xFeyqRrsxkhBkUiQeg0dt.wU1qD4aFDcga";
 
-/// A fresh, empty folder.
 fn temp_dir(name: &str) -> TempDir {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "picoircd-config-{}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        name
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
-}
-
-/// A folder removed (with its contents) when the test is done with it.
-struct TempDir(PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+    util::temp_dir("config", name)
 }
 
 /// Writes `text` as `ircd.conf` in a fresh folder and loads it.

@@ -80,8 +80,8 @@ pub struct Registration {
     pub cap_negotiating: bool,
     /// The password sent with PASS, kept until it is checked at registration.
     pub pass: Option<String>,
-    /// A password check is running on the worker thread.
-    pub pass_pending: bool,
+    /// A password check (PASS or OPER) is running on the worker thread.
+    pub check_pending: bool,
 }
 
 /// An operator's session.

@@ -551,6 +551,27 @@ impl State {
 pub mod testutil;
 
 impl State {
+    /// Sends a bcrypt check to the worker (never run on the loop); the
+    /// answer comes back through `job_done`. One check per client at a time.
+    pub fn verify_password(
+        &mut self,
+        id: ClientId,
+        hash: String,
+        password: String,
+        purpose: Purpose,
+    ) {
+        let c = &mut self.clients[id];
+        c.reg.check_pending = true;
+        let serial = c.serial;
+        self.jobs.push(Job::Verify {
+            client: id,
+            serial,
+            hash,
+            password,
+            purpose,
+        });
+    }
+
     /// The worker thread's answer to a `Job::Verify`.
     pub fn job_done(&mut self, id: ClientId, serial: u64, purpose: Purpose, ok: bool) {
         let alive = self
@@ -560,6 +581,7 @@ impl State {
         if !alive {
             return;
         }
+        self.clients[id].reg.check_pending = false;
         match purpose {
             Purpose::ServerPass => handlers::registration::server_pass_checked(self, id, ok),
             Purpose::Oper(name) => handlers::oper::oper_checked(self, id, &name, ok),

@@ -12,6 +12,35 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+/// A fresh, empty folder under the system temp dir, removed (with its
+/// contents) when dropped. `area` and `name` make it recognisable.
+pub fn temp_dir(area: &str, name: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!(
+        "picoircd-{area}-{}-{}-{name}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    TempDir(dir)
+}
+
+/// A folder removed (with its contents) when the test is done with it.
+pub struct TempDir(pub PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// How long any single expectation may wait.
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -15,8 +15,7 @@ use crate::proto::numeric::*;
 use crate::proto::{casemap, Message};
 use crate::state::client::{OperSession, UserModes};
 use crate::state::error::{CmdError, CmdResult};
-use crate::state::{ClientId, Job, Purpose, State};
-
+use crate::state::{ClientId, Purpose, State};
 
 /// The `[[oper]]` block named `name` (case-insensitive, like nicks).
 fn oper_block<'a>(cfg: &'a Config, name: &str) -> Option<&'a OperConfig> {
@@ -53,21 +52,15 @@ pub fn oper(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
             return Ok(());
         }
     };
-    let c = &mut s.clients[id];
-    // `pass_pending` means "a password check is on the worker"; after
-    // registration nothing else uses it.
-    if c.reg.pass_pending {
+    if s.clients[id].reg.check_pending {
         return Ok(());
     }
-    c.reg.pass_pending = true;
-    let serial = c.serial;
-    s.jobs.push(Job::Verify {
-        client: id,
-        serial,
+    s.verify_password(
+        id,
         hash,
-        password: password.to_string(),
-        purpose: Purpose::Oper(name.to_string()),
-    });
+        password.to_string(),
+        Purpose::Oper(name.to_string()),
+    );
     Ok(())
 }
 
@@ -79,7 +72,7 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
     let Some(c) = s.clients.get_mut(id) else {
         return;
     };
-    c.reg.pass_pending = false;
+    c.reg.check_pending = false;
     let cfg = Rc::clone(&s.config);
     let known = oper_block(&cfg, name);
     let Some(block) = known.filter(|_| ok) else {

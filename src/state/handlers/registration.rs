@@ -11,7 +11,7 @@ use crate::proto::caps::{self, CAPS};
 use crate::proto::numeric::*;
 use crate::proto::{casemap, write, Message};
 use crate::state::error::{CmdError, CmdResult};
-use crate::state::{handlers::monitor, ClientId, Job, Purpose, State};
+use crate::state::{handlers::monitor, ClientId, Purpose, State};
 
 /// The version string shown in 002, 004 and VERSION.
 pub const VERSION: &str = concat!("picoircd-", env!("CARGO_PKG_VERSION"));
@@ -251,7 +251,7 @@ pub fn quit(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 /// Completes registration when NICK, USER, CAP END and PASS allow it.
 pub fn try_register(s: &mut State, id: ClientId) {
     let c = &mut s.clients[id];
-    if c.registered || !c.reg.nick || !c.reg.user || c.reg.cap_negotiating || c.reg.pass_pending {
+    if c.registered || !c.reg.nick || !c.reg.user || c.reg.cap_negotiating || c.reg.check_pending {
         return;
     }
     if let Some(hash) = s.config.server.password.clone() {
@@ -260,15 +260,7 @@ pub fn try_register(s: &mut State, id: ClientId) {
             s.quit(id, "Bad password");
             return;
         };
-        c.reg.pass_pending = true;
-        let serial = c.serial;
-        s.jobs.push(Job::Verify {
-            client: id,
-            serial,
-            hash,
-            password,
-            purpose: Purpose::ServerPass,
-        });
+        s.verify_password(id, hash, password, Purpose::ServerPass);
         return;
     }
     complete_registration(s, id);
@@ -276,7 +268,6 @@ pub fn try_register(s: &mut State, id: ClientId) {
 
 /// The worker's answer to a server-password check.
 pub fn server_pass_checked(s: &mut State, id: ClientId, ok: bool) {
-    s.clients[id].reg.pass_pending = false;
     if ok {
         complete_registration(s, id);
     } else {
