@@ -361,3 +361,49 @@ fn connection_throttle_refuses_a_burst_from_one_ip() {
     // Those already connected are unaffected.
     kept[0].sync();
 }
+
+/// An idle server with idle clients sleeps until its next real deadline
+/// (the first PING is 90 s away): its loop does not wake up at all.
+#[test]
+fn an_idle_server_does_not_wake_up() {
+    let srv = TestServer::start();
+    let mut clients: Vec<_> = (0..10).map(|i| srv.client(&format!("idle{i}"))).collect();
+    clients[0].send("JOIN #quiet");
+    clients[0].expect(" 366 ");
+    std::thread::sleep(Duration::from_millis(200));
+    let before = srv.wakeups();
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = srv.wakeups();
+    assert_eq!(after - before, 0, "the loop woke up while nothing happened");
+}
+
+/// Out of file descriptors (EMFILE): the server pauses accepting instead of
+/// spinning, keeps serving its clients, and accepts again once fds free up.
+#[test]
+fn out_of_file_descriptors_the_server_keeps_serving_and_recovers() {
+    let srv = TestServer::with_config_and_fd_limit(&base_config(), Some(24));
+    let mut steady = srv.client("steady");
+    // Fill every descriptor the server has left.
+    let mut extra = Vec::new();
+    for _ in 0..40 {
+        extra.push(TcpStream::connect(srv.addr).unwrap());
+    }
+    srv.expect_log("accept failed");
+    steady.sync();
+    steady.send("PRIVMSG steady :still served");
+    steady.expect("still served");
+    drop(extra);
+    // Once the extra connections are gone, new clients get in again.
+    let deadline = std::time::Instant::now() + util::WAIT;
+    loop {
+        let mut c = srv.connect();
+        c.send("NICK back");
+        c.send("USER back 0 * :b");
+        if c.next_line_within(Duration::from_secs(1))
+            .is_some_and(|l| l.contains(" 001 back "))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never accepted again");
+    }
+}

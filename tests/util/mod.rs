@@ -85,6 +85,12 @@ impl TestServer {
 
     /// Starts the server on the given config text (listen on 127.0.0.1:0).
     pub fn with_config(conf: &str) -> TestServer {
+        Self::with_config_and_fd_limit(conf, None)
+    }
+
+    /// Starts the server with its open-file limit set to `nofile` (via
+    /// util-linux `prlimit`), to drive it into EMFILE.
+    pub fn with_config_and_fd_limit(conf: &str, nofile: Option<u32>) -> TestServer {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("picoircd-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -92,11 +98,20 @@ impl TestServer {
         std::fs::write(dir.join("ircd.motd"), "Welcome to $bpico$b\nsecond line\n").expect("motd");
         let conf_path = dir.join("ircd.conf");
         std::fs::write(&conf_path, conf).expect("conf");
-        Self::spawn(dir, conf_path)
+        Self::spawn(dir, conf_path, nofile)
     }
 
-    fn spawn(dir: PathBuf, conf_path: PathBuf) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_picoircd"))
+    fn spawn(dir: PathBuf, conf_path: PathBuf, nofile: Option<u32>) -> TestServer {
+        let mut cmd = match nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg(env!("CARGO_BIN_EXE_picoircd"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_picoircd")),
+        };
+        let mut child = cmd
             .args(["run", "--conf"])
             .arg(&conf_path)
             .stdin(Stdio::null())
@@ -196,6 +211,20 @@ impl TestServer {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// Voluntary context switches of the server's main thread so far (a
+    /// count of how often its loop went to sleep and woke up).
+    pub fn wakeups(&self) -> u64 {
+        let pid = self.child.id();
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("voluntary_ctxt_switches:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .expect("voluntary_ctxt_switches")
     }
 
     pub fn pid(&self) -> u32 {
