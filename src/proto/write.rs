@@ -26,14 +26,7 @@ pub fn line(
         out.push(b' ');
     }
     push_clean(out, command);
-    for p in middle {
-        out.push(b' ');
-        if p.is_empty() {
-            out.push(b'*');
-        } else {
-            push_middle(out, p);
-        }
-    }
+    push_middles(out, middle);
     if let Some(t) = trailing {
         out.extend_from_slice(b" :");
         push_clean(out, t);
@@ -60,14 +53,7 @@ pub fn numeric(
     out.push(b'0' + (num % 10) as u8);
     out.push(b' ');
     push_middle(out, if target.is_empty() { "*" } else { target });
-    for p in middle {
-        out.push(b' ');
-        if p.is_empty() {
-            out.push(b'*');
-        } else {
-            push_middle(out, p);
-        }
-    }
+    push_middles(out, middle);
     if let Some(t) = trailing {
         out.extend_from_slice(b" :");
         push_clean(out, t);
@@ -137,14 +123,7 @@ pub fn message(
         push_atom(out, verb);
     }
     if let Some((last, middle)) = params.split_last() {
-        for p in middle {
-            out.push(b' ');
-            if p.is_empty() {
-                out.push(b'*');
-            } else {
-                push_middle(out, p);
-            }
-        }
+        push_middles(out, middle);
         out.push(b' ');
         let needs_colon = last.is_empty()
             || last.starts_with(':')
@@ -164,6 +143,31 @@ fn push_atom(out: &mut Vec<u8>, s: &str) {
         b'\r' | b'\n' | 0 | b' ' => b'_',
         b => b,
     }));
+}
+
+/// The longest prefix of `text` that fits `max` bytes without cutting a
+/// UTF-8 character (TOPICLEN, AWAYLEN, KICKLEN…).
+pub fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Writes middle parameters, each after a space; an empty one becomes `*`.
+fn push_middles(out: &mut Vec<u8>, middle: &[&str]) {
+    for p in middle {
+        out.push(b' ');
+        if p.is_empty() {
+            out.push(b'*');
+        } else {
+            push_middle(out, p);
+        }
+    }
 }
 
 /// Writes text with CR, LF and NUL replaced by spaces.

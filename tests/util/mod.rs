@@ -305,20 +305,26 @@ impl Client {
                 }
                 return Some(String::from_utf8_lossy(&line).into_owned());
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline || !self.read_more() {
                 return None;
             }
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => return None,
+        }
+    }
+
+    /// One bounded read (100 ms) into the buffer; false once the
+    /// connection is closed or broken.
+    fn read_more(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
             }
+            Err(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
         }
     }
 
@@ -373,16 +379,8 @@ impl Client {
     pub fn closed(&mut self) -> bool {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return true,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => return true,
+            if !self.read_more() {
+                return true;
             }
         }
         false

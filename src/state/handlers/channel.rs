@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::limits::BODY_MAX;
 use crate::proto::caps;
 use crate::proto::numeric::*;
+use crate::proto::write::cut;
 use crate::proto::{casemap, Message};
 use crate::state::channel::{flag, prefix, Channel};
 use crate::state::client::UserModes;
@@ -272,18 +273,6 @@ fn part_one(s: &mut State, id: ClientId, name: &str, reason: Option<&str>) -> Cm
     s.send_to_channel(chan, &line, None);
     s.remove_member(chan, id);
     Ok(())
-}
-
-/// The longest prefix of `text` that fits `max` bytes, cut at a char boundary.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// `TOPIC <channel> [:<topic>]`

@@ -9,22 +9,10 @@ use std::time::Instant;
 
 use crate::limits::REALNAME_MAX;
 use crate::proto::numeric::*;
+use crate::proto::write::cut;
 use crate::proto::{caps, Message};
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::{ClientId, State};
-
-/// The longest prefix of `text` that fits in `max` bytes without cutting a
-/// UTF-8 character.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
 
 /// Sends `:mask <command> [:<text>]` once to every common-channel peer of
 /// `id` that has capability `cap` (and to `id` itself when `to_self`).
