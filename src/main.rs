@@ -73,7 +73,11 @@ fn main() -> ExitCode {
         Verb::Mkcerts(a) => cli::mkcerts::run(&a.conf),
         Verb::Check(a) => cli::check::run(&a.conf),
         Verb::Version(_) => {
-            println!("picoircd {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "picoircd {} {}",
+                env!("CARGO_PKG_VERSION"),
+                env!("PICOIRCD_TARGET")
+            );
             ExitCode::SUCCESS
         }
     }

@@ -49,7 +49,12 @@ fn shipped_copy() -> TempDir {
 fn version() {
     let out = picoircd(&["version"], Path::new("."), b"");
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), "picoircd 0.1.0\n");
+    // The version and the target triple the binary was built for.
+    assert_eq!(
+        text(&out.stdout),
+        format!("picoircd 0.1.0 {}\n", env!("PICOIRCD_TARGET"))
+    );
+    assert!(env!("PICOIRCD_TARGET").contains("-linux-"));
 }
 
 #[test]

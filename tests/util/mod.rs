@@ -68,6 +68,22 @@ fakelag = false
     .to_string()
 }
 
+/// How to start the server process; `Launch::default()` is the test build
+/// of `picoircd`, run directly, in the test's environment.
+#[derive(Default)]
+pub struct Launch {
+    /// Another `picoircd` binary (a cross build); default: this build's.
+    pub binary: Option<PathBuf>,
+    /// Programs and arguments put before the binary (e.g. `qemu-aarch64`).
+    pub wrapper: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Environment variables removed (e.g. `JOURNAL_STREAM` of the test run).
+    pub env_remove: Vec<String>,
+    /// The open-file limit, set with util-linux `prlimit`.
+    pub nofile: Option<u32>,
+}
+
 /// A running server process.
 pub struct TestServer {
     child: Child,
@@ -91,6 +107,18 @@ impl TestServer {
     /// Starts the server with its open-file limit set to `nofile` (via
     /// util-linux `prlimit`), to drive it into EMFILE.
     pub fn with_config_and_fd_limit(conf: &str, nofile: Option<u32>) -> TestServer {
+        Self::launch(
+            conf,
+            Launch {
+                nofile,
+                ..Launch::default()
+            },
+        )
+    }
+
+    /// Starts a server as `launch` says (another binary, a wrapper such as
+    /// `qemu-aarch64`, extra environment), on the given config text.
+    pub fn launch(conf: &str, launch: Launch) -> TestServer {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("picoircd-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -98,19 +126,28 @@ impl TestServer {
         std::fs::write(dir.join("ircd.motd"), "Welcome to $bpico$b\nsecond line\n").expect("motd");
         let conf_path = dir.join("ircd.conf");
         std::fs::write(&conf_path, conf).expect("conf");
-        Self::spawn(dir, conf_path, nofile)
+        Self::spawn(dir, conf_path, launch)
     }
 
-    fn spawn(dir: PathBuf, conf_path: PathBuf, nofile: Option<u32>) -> TestServer {
-        let mut cmd = match nofile {
-            Some(n) => {
-                let mut c = Command::new("prlimit");
-                c.arg(format!("--nofile={n}:{n}"))
-                    .arg(env!("CARGO_BIN_EXE_picoircd"));
-                c
-            }
-            None => Command::new(env!("CARGO_BIN_EXE_picoircd")),
-        };
+    fn spawn(dir: PathBuf, conf_path: PathBuf, launch: Launch) -> TestServer {
+        let binary = launch
+            .binary
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_picoircd")));
+        let mut argv: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(n) = launch.nofile {
+            argv.push("prlimit".into());
+            argv.push(format!("--nofile={n}:{n}").into());
+        }
+        argv.extend(launch.wrapper.iter().map(Into::into));
+        argv.push(binary.into_os_string());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        for (k, v) in &launch.env {
+            cmd.env(k, v);
+        }
+        for k in &launch.env_remove {
+            cmd.env_remove(k);
+        }
         let mut child = cmd
             .args(["run", "--conf"])
             .arg(&conf_path)
