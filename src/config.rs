@@ -30,6 +30,10 @@ use std::time::Duration;
 pub struct Config {
     /// The file this was loaded from.
     pub path: PathBuf,
+    /// Where relative paths of written files (datastore, history, cloak
+    /// key) point: `$STATE_DIRECTORY` when systemd sets it, else the
+    /// config file's folder.
+    pub state_dir: PathBuf,
     pub server: ServerConfig,
     pub listen: Vec<ListenConfig>,
     pub opers: Vec<OperConfig>,
@@ -284,9 +288,11 @@ impl Config {
         // "ircd.conf" has the parent "": paths then stay relative to the
         // working directory, as written.
         let base = path.parent().unwrap_or(Path::new(""));
+        let state = state_directory();
         let ctx = build::Ctx {
             src,
             base,
+            state: state.as_deref().unwrap_or(base),
             create_files,
         };
         build::config(&ctx, raw)
@@ -296,4 +302,13 @@ impl Config {
     pub fn oper_class(&self, name: &str) -> Option<&OperClass> {
         self.oper_classes.iter().find(|c| c.name == name)
     }
+}
+
+/// The state folder systemd made for the service (`StateDirectory=`):
+/// the first entry of `$STATE_DIRECTORY`, a colon-separated list.
+fn state_directory() -> Option<PathBuf> {
+    let value = std::env::var_os("STATE_DIRECTORY")?;
+    let value = value.to_str()?;
+    let first = value.split(':').next()?;
+    (!first.is_empty()).then(|| PathBuf::from(first))
 }

@@ -1,9 +1,11 @@
 //! The server log: one readable line per event on stderr,
 //! `time : level : area : message`, as Oragono/Ergo print it.
 //!
-//! Under systemd (journald adds its own timestamps) the time is left out.
-//! A global level filter; no allocation when a line is filtered out.
-//! Imports only `time`.
+//! When stderr is the journal (systemd), the time is left out (journald
+//! adds its own) and each line starts with its syslog priority (`<3>`
+//! error, `<4>` warn, `<6>` info, `<7>` debug), which journald reads, so
+//! `journalctl -p warning` works. A global level filter; no allocation
+//! when a line is filtered out. Imports only `time`.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -29,6 +31,16 @@ impl Level {
         }
     }
 
+    /// The syslog priority journald reads from a `<N>` prefix.
+    fn priority(self) -> u8 {
+        match self {
+            Level::Error => 3,
+            Level::Warn => 4,
+            Level::Info => 6,
+            Level::Debug => 7,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Level::Error => "error",
@@ -40,18 +52,30 @@ impl Level {
 }
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
-static TIMESTAMPS: AtomicBool = AtomicBool::new(true);
+static JOURNAL: AtomicBool = AtomicBool::new(false);
 
-/// Sets the level filter and whether lines carry a timestamp.
-pub fn init(level: Level, timestamps: bool) {
+/// Sets the level filter, and whether lines go to the journal (no
+/// timestamp, a priority prefix) or to a terminal or file (a timestamp).
+pub fn init(level: Level, journal: bool) {
     LEVEL.store(level as u8, Ordering::Relaxed);
-    TIMESTAMPS.store(timestamps, Ordering::Relaxed);
+    JOURNAL.store(journal, Ordering::Relaxed);
 }
 
-/// Should lines carry a timestamp? Not under systemd, whose journal adds
-/// its own (`JOURNAL_STREAM` is set when stderr is the journal).
-pub fn timestamps_wanted() -> bool {
-    std::env::var_os("JOURNAL_STREAM").is_none()
+/// Is stderr the journal? systemd says so by setting `JOURNAL_STREAM` to
+/// the `device:inode` of the stream it connected; the variable alone is
+/// not enough, since a child whose stderr was redirected inherits it.
+pub fn stderr_is_journal() -> bool {
+    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else {
+        return false;
+    };
+    let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else {
+        return false;
+    };
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/fd/2").is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }
 
 /// Is a line at `level` written?
@@ -61,12 +85,14 @@ pub fn enabled(level: Level) -> bool {
 
 /// Writes one log line (use the `log_*!` macros).
 pub fn write(level: Level, area: &str, args: std::fmt::Arguments<'_>) {
+    use std::fmt::Write as _;
     let mut line = String::with_capacity(96);
-    if TIMESTAMPS.load(Ordering::Relaxed) {
+    if JOURNAL.load(Ordering::Relaxed) {
+        let _ = write!(line, "<{}>", level.priority());
+    } else {
         line.push_str(&crate::time::rfc3339_millis(crate::time::unix_millis()));
         line.push_str(" : ");
     }
-    use std::fmt::Write as _;
     let _ = write!(line, "{} : {:<10} : {}", level.name(), area, args);
     line.push('\n');
     let _ = std::io::stderr().lock().write_all(line.as_bytes());

@@ -11,7 +11,7 @@ use crate::net::Server;
 use crate::{log_error, log_info};
 
 pub fn run(conf: &Path) -> ExitCode {
-    logging::init(Level::Info, logging::timestamps_wanted());
+    logging::init(Level::Info, logging::stderr_is_journal());
     let config = match Config::load(conf) {
         Ok(c) => c,
         Err(e) => {
@@ -21,13 +21,18 @@ pub fn run(conf: &Path) -> ExitCode {
     };
     logging::init(
         Level::parse(&config.logging.level).unwrap_or(Level::Info),
-        logging::timestamps_wanted(),
+        logging::stderr_is_journal(),
     );
     log_info!(
         "server",
         "picoircd {} starting, config {}",
         env!("CARGO_PKG_VERSION"),
         conf.display()
+    );
+    log_info!(
+        "server",
+        "state folder {} (cloak key, datastore, history)",
+        config.state_dir.display()
     );
     let mut server = match Server::new(config) {
         Ok(s) => s,

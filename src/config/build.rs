@@ -22,10 +22,15 @@ use super::{
     LoggingConfig, ServerConfig, TlsFiles,
 };
 
-/// Everything a check needs: the text for positions, the folder for paths.
+/// Everything a check needs: the text for positions, the folders for paths.
 pub struct Ctx<'a> {
     pub src: Source<'a>,
+    /// The config file's folder: relative paths of read-only files (MOTD,
+    /// TLS certificates) are resolved against it.
     pub base: &'a Path,
+    /// The folder for what the server writes (datastore, history, cloak
+    /// key): `$STATE_DIRECTORY` under systemd, else `base`.
+    pub state: &'a Path,
     /// Create the cloak key file if it is missing (false for `check`).
     pub create_files: bool,
 }
@@ -52,15 +57,20 @@ impl Ctx<'_> {
         Ok(self.base.join(at.get_ref()))
     }
 
-    pub fn path_or(
+    /// A path to something the server writes, resolved against the state
+    /// folder; `default` when absent.
+    pub fn state_path_or(
         &self,
         at: &Option<Str>,
         key: &str,
         default: &str,
     ) -> Result<PathBuf, ConfigError> {
         match at {
-            Some(at) => self.path(at, key),
-            None => Ok(self.base.join(default)),
+            Some(at) if at.get_ref().is_empty() => {
+                Err(self.err(at, format!("`{key}` must not be empty")))
+            }
+            Some(at) => Ok(self.state.join(at.get_ref())),
+            None => Ok(self.state.join(default)),
         }
     }
 
@@ -156,6 +166,7 @@ pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError>
     };
     Ok(Config {
         path: ctx.src.file.to_path_buf(),
+        state_dir: ctx.state.to_path_buf(),
         server,
         listen,
         opers,
@@ -166,10 +177,10 @@ pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError>
         cloaks,
         admin,
         datastore: DatastoreConfig {
-            path: ctx.path_or(&raw.datastore.path, "datastore.path", DATASTORE)?,
+            path: ctx.state_path_or(&raw.datastore.path, "datastore.path", DATASTORE)?,
         },
         history: HistoryConfig {
-            path: ctx.path_or(&raw.history.path, "history.path", HISTORY)?,
+            path: ctx.state_path_or(&raw.history.path, "history.path", HISTORY)?,
         },
         accounts: AccountsConfig {
             registration: raw.accounts.registration.unwrap_or(true),

@@ -149,7 +149,8 @@ pub fn cloaks(
         // Disabled cloaks need no key: no file is read or made.
         (None, false) => Vec::new(),
         (None, true) => {
-            let path = ctx.path_or(&c.secret_file, "cloaks.secret-file", CLOAK_SECRET_FILE)?;
+            let path =
+                ctx.state_path_or(&c.secret_file, "cloaks.secret-file", CLOAK_SECRET_FILE)?;
             match secret::read_or_create(&path, ctx.create_files) {
                 Ok(Secret::Key(key)) => key,
                 Ok(Secret::Missing) => Vec::new(),

@@ -17,18 +17,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
 use super::admission::{Admission, Refusal};
 use super::conn::Conn;
+use super::listeners::{self, Listener};
 use super::worker::Worker;
 use crate::config::Config;
 use crate::limits::{LINES_PER_TURN, LINE_MAX, READ_PER_TURN};
 use crate::proto::line;
 use crate::state::{handlers::oper, ClientId, State};
+use crate::sys::notify::Notifier;
 use crate::{log_error, log_info, log_warn};
 
 const SIGNALS: Token = Token(0);
@@ -42,12 +43,6 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(250);
 const LINGER: Duration = Duration::from_secs(5);
 /// How many slices one vectored write takes.
 const IOV_MAX: usize = 64;
-
-/// A bound listener.
-struct Listener {
-    socket: TcpListener,
-    addr: SocketAddr,
-}
 
 /// The server: state plus everything that talks to the OS.
 pub struct Server {
@@ -67,6 +62,10 @@ pub struct Server {
     scratch: Box<[u8]>,
     last_sweep: Instant,
     stopping: bool,
+    /// The service manager (systemd), when it asked to be told.
+    notifier: Option<Notifier>,
+    /// When `WATCHDOG=1` is next due.
+    watchdog_due: Option<Instant>,
 }
 
 /// Why the server could not start.
@@ -98,16 +97,11 @@ impl Server {
             }
         }
         let poll = Poll::new().map_err(|e| err("creating the poll", e))?;
-        let mut listeners = Vec::new();
-        for (i, l) in config.listen.iter().enumerate() {
-            let mut socket = TcpListener::bind(l.address)
-                .map_err(|e| err(&format!("listener {}", l.address), e))?;
+        let mut listeners = listeners::open(&config.listen).map_err(StartError)?;
+        for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
-                .register(&mut socket, Token(LISTENER_BASE + i), Interest::READABLE)
+                .register(&mut l.socket, Token(LISTENER_BASE + i), Interest::READABLE)
                 .map_err(|e| err("registering a listener", e))?;
-            let addr = socket.local_addr().unwrap_or(l.address);
-            log_info!("listeners", "now listening on {addr}");
-            listeners.push(Listener { socket, addr });
         }
         let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
             .map_err(|e| err("installing signal handlers", e))?;
@@ -135,6 +129,8 @@ impl Server {
             scratch: vec![0u8; READ_PER_TURN].into_boxed_slice(),
             last_sweep: now,
             stopping: false,
+            notifier: Notifier::from_env(),
+            watchdog_due: None,
         })
     }
 
@@ -147,6 +143,13 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         log_info!("server", "server running");
+        self.notify_ready();
+        if let Some(n) = &self.notifier {
+            if let Some(every) = n.watchdog() {
+                log_info!("systemd", "watchdog on: WATCHDOG=1 every {every:?}");
+                self.watchdog_due = Some(Instant::now());
+            }
+        }
         loop {
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -183,6 +186,7 @@ impl Server {
             }
             self.after_events(now);
             if self.stopping {
+                self.notify("STOPPING=1\nSTATUS=Shutting down");
                 self.state.shutdown();
                 self.before_sleep();
                 log_info!("server", "shut down");
@@ -223,6 +227,7 @@ impl Server {
         if let Some(by) = self.state.rehash_requested.take() {
             self.rehash(Some(by));
         }
+        self.feed_watchdog(now);
         if now.saturating_duration_since(self.last_sweep) > Duration::from_secs(60) {
             self.admission.sweep(now);
             self.last_sweep = now;
@@ -239,6 +244,7 @@ impl Server {
             self.state.next_deadline(),
             self.throttled.peek().map(|Reverse((t, _))| *t),
             self.accept_paused_until,
+            self.watchdog_due,
             self.lingering.iter().map(|(_, t)| *t).min(),
         ]
         .into_iter()
@@ -508,7 +514,9 @@ impl Server {
     }
 
     /// Reloads the config; a bad one is logged and the old one kept.
+    /// The service manager is told `RELOADING=1`, then `READY=1` again.
     fn rehash(&mut self, by: Option<ClientId>) {
+        self.notify("RELOADING=1\nSTATUS=Reloading the configuration");
         let result = Config::load(&self.config_path);
         match &result {
             Ok(cfg) => {
@@ -520,7 +528,7 @@ impl Server {
                 crate::logging::init(
                     crate::logging::Level::parse(&cfg.logging.level)
                         .unwrap_or(crate::logging::Level::Info),
-                    crate::logging::timestamps_wanted(),
+                    crate::logging::stderr_is_journal(),
                 );
                 log_info!("server", "configuration reloaded");
             }
@@ -530,6 +538,45 @@ impl Server {
             ),
         }
         oper::rehash_done(&mut self.state, by, result.map_err(|e| e.to_string()));
+        self.notify_ready();
+    }
+
+    // ----- the service manager --------------------------------------------
+
+    fn notify(&self, state: &str) {
+        if let Some(n) = &self.notifier {
+            n.send(state);
+        }
+    }
+
+    /// `READY=1`, with a status line `systemctl status` shows.
+    fn notify_ready(&self) {
+        if self.notifier.is_some() {
+            let addrs: Vec<String> = self.listeners.iter().map(|l| l.addr.to_string()).collect();
+            self.notify(&format!(
+                "READY=1\nSTATUS=Listening on {}",
+                if addrs.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    addrs.join(", ")
+                }
+            ));
+        }
+    }
+
+    /// Sends `WATCHDOG=1` when it is due. It is sent from the loop, after
+    /// a turn's work, so that a loop stalled anywhere stops feeding it.
+    fn feed_watchdog(&mut self, now: Instant) {
+        let (Some(due), Some(every)) = (
+            self.watchdog_due,
+            self.notifier.as_ref().and_then(Notifier::watchdog),
+        ) else {
+            return;
+        };
+        if due <= now {
+            self.notify("WATCHDOG=1");
+            self.watchdog_due = Some(now + every);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::config::*;
 pub fn config() -> Config {
     Config {
         path: PathBuf::from("test.conf"),
+        state_dir: PathBuf::from("."),
         server: ServerConfig {
             name: "pico.test".into(),
             network: "PicoNet".into(),

@@ -91,6 +91,8 @@ pub struct TestServer {
     pub dir: PathBuf,
     pub conf: PathBuf,
     log: Receiver<String>,
+    /// The log lines up to the first "now listening on".
+    pub startup: Vec<String>,
 }
 
 impl TestServer {
@@ -167,12 +169,18 @@ impl TestServer {
             }
         });
         let deadline = Instant::now() + WAIT;
+        let mut startup = Vec::new();
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
-                    if let Some(a) = line.split("now listening on ").nth(1) {
-                        break a.trim().parse().expect("listen address");
+                    let addr = line.split("now listening on ").nth(1).map(|a| {
+                        let a = a.split_whitespace().next().unwrap_or_default();
+                        a.parse().expect("listen address")
+                    });
+                    startup.push(line);
+                    if let Some(addr) = addr {
+                        break addr;
                     }
                 }
                 Err(_) => {
@@ -187,6 +195,7 @@ impl TestServer {
             dir,
             conf: conf_path,
             log: rx,
+            startup,
         }
     }
 
@@ -213,8 +222,11 @@ impl TestServer {
         assert!(ok, "kill -{sig}");
     }
 
-    /// Waits for a log line containing `needle`.
+    /// Waits for a log line containing `needle` (start-up lines included).
     pub fn expect_log(&self, needle: &str) -> String {
+        if let Some(l) = self.startup.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
