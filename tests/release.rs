@@ -668,12 +668,34 @@ fn server_stays_inside_the_units_syscall_filter() {
             w
         };
         wrapper.push(log.display().to_string());
+        // A notify socket and a 1 s watchdog, as under the unit, so that
+        // the trace covers the server's sd_notify calls too.
+        // Read like systemd does, so that a blocking send never waits.
+        let notify_path = dir.join("notify");
+        let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+        notify
+            .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = notify.recv(&mut buf);
+                }
+            })
+        };
         let mut server = TestServer::launch(
             &conf,
             Launch {
                 binary: Some(binary(t)),
                 wrapper,
-                env_remove: vec!["JOURNAL_STREAM".into(), "NOTIFY_SOCKET".into()],
+                env: vec![
+                    ("NOTIFY_SOCKET".into(), notify_path.display().to_string()),
+                    ("WATCHDOG_USEC".into(), "1000000".into()),
+                ],
+                env_remove: vec!["JOURNAL_STREAM".into(), "WATCHDOG_PID".into()],
                 ..Launch::default()
             },
         );
@@ -707,6 +729,8 @@ fn server_stays_inside_the_units_syscall_filter() {
         bob.expect("ERROR");
         run(Command::new("kill").args(["-TERM", &pid]));
         assert_eq!(server.wait_exit(), Some(0), "{alias}: exit status");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        reader.join().unwrap();
         let used = syscalls_in(&fs::read_to_string(&log).unwrap());
         eprintln!("{alias}: {} system calls: {used:?}", used.len());
         assert!(
@@ -871,6 +895,10 @@ fn deb_installs_upgrades_removes_and_purges() {
         WANTS_LINK,
         // The mask that `remove` set.
         "/etc/systemd/system/picoircd.service",
+        // deb-systemd-helper's records.
+        "/var/lib/systemd/deb-systemd-helper-enabled/picoircd.service.dsh-also",
+        "/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/picoircd.service",
+        "/var/lib/systemd/deb-systemd-helper-masked/picoircd.service",
     ] {
         assert!(
             fs::symlink_metadata(gone).is_err(),
