@@ -407,3 +407,31 @@ fn out_of_file_descriptors_the_server_keeps_serving_and_recovers() {
         assert!(std::time::Instant::now() < deadline, "never accepted again");
     }
 }
+
+#[test]
+fn a_panicking_command_drops_only_its_client() {
+    // Debug builds panic on DEBUG-PANIC when this is set (the one way to
+    // reach the loop's catch: no handler is known to panic).
+    let srv = TestServer::launch(
+        &base_config(),
+        util::Launch {
+            env: vec![("PICOIRCD_DEBUG_PANIC".into(), "1".into())],
+            ..util::Launch::default()
+        },
+    );
+    let mut victim = srv.client("victim");
+    let mut other = srv.client("other");
+    victim.send("JOIN #p");
+    victim.expect(" 366 ");
+    other.send("JOIN #p");
+    other.expect(" 366 ");
+    victim.send("DEBUG-PANIC");
+    assert!(victim.expect_line("ERROR").contains("Internal error"));
+    other.expect(":victim!");
+    srv.expect_log("failed with a panic");
+    // The loop goes on: others are served, newcomers get in.
+    other.send("PRIVMSG #p :still here");
+    other.send("PING :alive");
+    other.expect("PONG");
+    srv.client("newcomer").sync();
+}

@@ -354,9 +354,11 @@ impl Server {
                 self.throttled.push(Reverse((until, id)));
                 break;
             }
-            self.state.handle_line(id, raw, now);
             pos += used;
             handled += 1;
+            if !handle_caught(&mut self.state, id, raw, now) {
+                break;
+            }
         }
         conn.rbuf.drain(..pos);
         if conn.rbuf.len() > LINE_MAX && !conn.rbuf.contains(&b'\n') {
@@ -577,6 +579,37 @@ impl Server {
             self.notify("WATCHDOG=1");
             self.watchdog_due = Some(now + every);
         }
+    }
+}
+
+/// Handles one line, catching a panic in its handler: the client whose
+/// line it was is dropped ("Internal error") and everyone else goes on.
+/// Returns false when the client is gone. A panic while dropping it too
+/// means the state cannot be trusted: that one is not caught, the process
+/// exits and the service manager restarts it.
+fn handle_caught(state: &mut State, id: ClientId, raw: &[u8], now: Instant) -> bool {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(debug_assertions)]
+        debug_panic(raw);
+        state.handle_line(id, raw, now);
+    }));
+    if outcome.is_ok() {
+        return true;
+    }
+    log_error!(
+        "server",
+        "a command from client {id} failed with a panic (above); dropping that client"
+    );
+    state.quit(id, "Internal error");
+    false
+}
+
+/// Debug builds only (the tests' binary): the line `DEBUG-PANIC` panics
+/// when `PICOIRCD_DEBUG_PANIC` is set, to exercise `handle_caught`.
+#[cfg(debug_assertions)]
+fn debug_panic(raw: &[u8]) {
+    if raw.starts_with(b"DEBUG-PANIC") && std::env::var_os("PICOIRCD_DEBUG_PANIC").is_some() {
+        panic!("DEBUG-PANIC asked for");
     }
 }
 
