@@ -63,15 +63,16 @@ pub fn register_many(server: SocketAddr, n: usize, per_ip: usize, within: Durati
     clients
 }
 
-/// Reads until a line contains `needle`; panics at `deadline` or after
-/// `MAX_LINES` other lines. Returns the line.
+/// Reads until a line contains `needle`; panics at `deadline`, at the end
+/// of the connection, or after `MAX_LINES` other lines. Returns the line.
 pub fn await_line(c: &mut Client, needle: &str, deadline: Instant) -> String {
+    let mut last = String::new();
     for _ in 0..MAX_LINES {
         let left = deadline.saturating_duration_since(Instant::now());
         match c.next_line_within(left) {
             Some(l) if l.contains(needle) => return l,
-            Some(_) => {}
-            None => panic!("{}: no line with {needle:?} in time", c.nick),
+            Some(l) => last = l,
+            None => panic!("{}: no line with {needle:?} (last: {last:?})", c.nick),
         }
     }
     panic!("{}: no line with {needle:?} in {MAX_LINES} lines", c.nick);
@@ -120,5 +121,9 @@ pub fn raise_fd_limit(n: u64) {
         .arg(format!("--nofile={limit}"))
         .status()
         .is_ok_and(|s| s.success());
-    assert!(ok, "cannot raise the open-file limit to {n} (prlimit)");
+    assert!(
+        ok,
+        "cannot raise the open-file limit from {soft} (hard {hard}) to {n} \
+         with prlimit: run the tests after `ulimit -n {n}`"
+    );
 }
