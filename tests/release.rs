@@ -15,7 +15,6 @@
 //! again on purpose rather than read from cross/targets: the test says
 //! what the artefacts must be, independently of the scripts that make them.
 
-mod elf;
 mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-use util::{Launch, TestServer};
+use util::{elf, Launch, TestServer};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// cross/targets SIZE_BUDGET: a stripped static binary is under 4 MB.

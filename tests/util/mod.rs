@@ -1,8 +1,16 @@
 //! Test support: start the real `picoircd` binary on an ephemeral loopback
 //! port with a config written for the test, and talk to it over real
 //! sockets. Every wait is bounded.
+//!
+//! Submodules: `qemu` (the ARM builds under qemu-user, and their memory),
+//! `fleet` (many clients from many loopback addresses), `elf` (is a binary
+//! static and stripped).
 
 #![allow(dead_code)]
+
+pub mod elf;
+pub mod fleet;
+pub mod qemu;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -82,6 +90,9 @@ pub struct Launch {
     pub env_remove: Vec<String>,
     /// The open-file limit, set with util-linux `prlimit`.
     pub nofile: Option<u32>,
+    /// Files written beside the config (name, contents), after the test
+    /// MOTD: an `ircd.motd` here replaces it.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// A running server process.
@@ -126,6 +137,9 @@ impl TestServer {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("ircd.motd"), "Welcome to $bpico$b\nsecond line\n").expect("motd");
+        for (name, contents) in &launch.files {
+            std::fs::write(dir.join(name), contents).expect("file beside the config");
+        }
         let conf_path = dir.join("ircd.conf");
         std::fs::write(&conf_path, conf).expect("conf");
         Self::spawn(dir, conf_path, launch)

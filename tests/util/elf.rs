@@ -1,11 +1,10 @@
 //! Test support: just enough of an ELF reader to say what a release binary
 //! is, from its bytes: 32 or 64 bits, which machine, the ARM EABI flags,
 //! whether it asks for a dynamic loader (PT_INTERP) or shared libraries
-//! (DT_NEEDED), and the ARM architecture it was built for (Tag_CPU_arch in
+//! (DT_NEEDED), whether it keeps a symbol table (SHT_SYMTAB: not
+//! stripped), and the ARM architecture it was built for (Tag_CPU_arch in
 //! `.ARM.attributes`). Little-endian files only (every target is).
 //! Every read is bounds-checked: a malformed file is an `Err`, not a panic.
-
-#![allow(dead_code)]
 
 pub const EM_ARM: u16 = 40;
 pub const EM_X86_64: u16 = 62;
@@ -15,6 +14,7 @@ const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
+const SHT_SYMTAB: u32 = 2;
 
 /// What the header, program headers and section headers say.
 #[derive(Debug)]
@@ -27,6 +27,8 @@ pub struct Elf {
     pub interp: bool,
     /// DT_NEEDED entries in PT_DYNAMIC (shared libraries wanted).
     pub needed: usize,
+    /// A `.symtab` section is there: the binary is not stripped.
+    pub symtab: bool,
     /// Tag_CPU_arch of `.ARM.attributes` (6 = v6, 7 = v6KZ, 10 = v7...).
     pub arm_cpu_arch: Option<u64>,
 }
@@ -119,6 +121,7 @@ pub fn parse(data: &[u8]) -> Result<Elf, String> {
 
     // Sections (a stripped binary keeps its section headers).
     let mut arm_cpu_arch = None;
+    let mut symtab = false;
     if shoff != 0 && shnum != 0 {
         let section = |i: u64| -> Result<(u32, u64, u64), String> {
             let sh = shoff + i * shentsize;
@@ -137,6 +140,9 @@ pub fn parse(data: &[u8]) -> Result<Elf, String> {
                 .get(name as usize..)
                 .and_then(|s| s.split(|&c| c == 0).next())
                 .unwrap_or_default();
+            if b.u32(shoff + i * shentsize + 4)? == SHT_SYMTAB {
+                symtab = true;
+            }
             if name == b".ARM.attributes" {
                 arm_cpu_arch = cpu_arch(b.slice(off, size)?)?;
             }
@@ -150,6 +156,7 @@ pub fn parse(data: &[u8]) -> Result<Elf, String> {
         flags,
         interp,
         needed,
+        symtab,
         arm_cpu_arch,
     })
 }
@@ -238,4 +245,11 @@ fn ntbs(data: &mut &[u8]) -> Result<(), String> {
         .ok_or("unterminated string")?;
     *data = &data[nul + 1..];
     Ok(())
+}
+
+impl Elf {
+    /// Nothing to load at start: no dynamic loader, no shared library.
+    pub fn is_static(&self) -> bool {
+        !self.interp && self.needed == 0
+    }
 }
