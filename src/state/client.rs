@@ -140,6 +140,9 @@ pub struct Client {
     pub local_port: u16,
     /// A stamp used to visit each client once while walking several channels.
     pub visit: u64,
+    /// The deadline of this client's live entry in `State::timers`; an
+    /// entry for another time is stale.
+    pub timer_due: Option<Instant>,
 }
 
 impl Client {
@@ -182,6 +185,7 @@ impl Client {
             dead: false,
             local_port,
             visit: 0,
+            timer_due: None,
         }
     }
 

@@ -210,22 +210,43 @@ impl State {
         self.timers.next()
     }
 
+    /// Gives client `id` its next deadline; an earlier entry becomes stale.
+    pub fn schedule_deadline(&mut self, id: ClientId, due: Instant) {
+        if let Some(c) = self.clients.get_mut(id) {
+            c.timer_due = Some(due);
+            self.timers.schedule(due, id, c.serial);
+        }
+    }
+
+    /// Drops stale deadline entries once they outnumber the live ones.
+    pub fn compact_timers(&mut self) {
+        if self.timers.wants_compaction(self.clients.len()) {
+            let clients = &self.clients;
+            self.timers.compact(|when, id, serial| {
+                clients
+                    .get(id)
+                    .is_some_and(|c| c.serial == serial && c.timer_due == Some(when))
+            });
+        }
+    }
+
     /// Runs every client deadline due at `now`.
     pub fn run_timers(&mut self, now: Instant) {
-        while let Some((id, serial)) = self.timers.pop_due(now) {
+        while let Some((when, id, serial)) = self.timers.pop_due(now) {
             let Some(c) = self.clients.get_mut(id) else {
                 continue;
             };
-            if c.serial != serial || c.dead {
+            if c.serial != serial || c.dead || c.timer_due != Some(when) {
                 continue;
             }
+            c.timer_due = None;
             let t = &self.config.timeouts;
             if !c.registered {
                 let due = c.connected_at + t.registration;
                 if now >= due {
                     self.quit(id, "Registration timed out");
                 } else {
-                    self.timers.schedule(due, id, serial);
+                    self.schedule_deadline(id, due);
                 }
                 continue;
             }
@@ -236,7 +257,7 @@ impl State {
             } else if idle >= t.ping && !c.ping_sent {
                 c.ping_sent = true;
                 let due = c.last_seen + t.ping_timeout;
-                self.timers.schedule(due, id, serial);
+                self.schedule_deadline(id, due);
                 let name = self.config.server.name.clone();
                 self.send_line(id, None, "PING", &[], Some(&name));
             } else {
@@ -245,7 +266,7 @@ impl State {
                 } else {
                     c.last_seen + t.ping
                 };
-                self.timers.schedule(due, id, serial);
+                self.schedule_deadline(id, due);
             }
         }
     }

@@ -189,8 +189,7 @@ impl State {
         let id = self
             .clients
             .insert(Client::new(serial, ip, host, local_port, tls, now, unix));
-        self.timers
-            .schedule(now + self.config.timeouts.registration, id, serial);
+        self.schedule_deadline(id, now + self.config.timeouts.registration);
         id
     }
 
@@ -203,6 +202,7 @@ impl State {
         if self.clients.contains(id) {
             self.clients.remove(id);
         }
+        self.compact_timers();
     }
 
     /// Number of registered clients.

@@ -330,9 +330,8 @@ fn complete_registration(s: &mut State, id: ClientId) {
     send_motd(s, id);
     let modes = s.clients[id].modes.to_mode_string();
     s.numeric_opt(id, RPL_UMODEIS, &[&modes], None);
-    let c = &s.clients[id];
-    let (serial, due) = (c.serial, c.last_seen + cfg.timeouts.ping);
-    s.timers.schedule(due, id, serial);
+    let due = s.clients[id].last_seen + cfg.timeouts.ping;
+    s.schedule_deadline(id, due);
     let nick = s.clients[id].nick.clone();
     monitor::notify(s, &nick, Some(id));
 }
@@ -567,6 +566,30 @@ mod tests {
         assert_has(&h.take(a), "PING");
         h.advance(Duration::from_secs(60));
         assert_has(&h.take(a), "ERROR :Ping timeout: 150 seconds");
+    }
+
+    #[test]
+    fn one_deadline_entry_per_client_and_departed_ones_are_dropped() {
+        let mut h = Harness::new();
+        let ids: Vec<_> = (0..300).map(|i| h.client(&format!("u{i}"))).collect();
+        // Registration replaced the registration deadline: one live entry
+        // each, and the stale one is not re-armed when it comes up.
+        h.advance(Duration::from_secs(61));
+        let live = |h: &Harness| {
+            h.s.clients
+                .iter()
+                .filter(|(_, c)| c.timer_due.is_some())
+                .count()
+        };
+        assert_eq!(live(&h), 300);
+        assert!(h.s.timers.len() <= 2 * 300, "{}", h.s.timers.len());
+        h.advance(Duration::from_secs(60));
+        assert!(h.s.timers.len() <= 2 * 300, "{}", h.s.timers.len());
+        // Everyone leaves: their entries do not wait minutes for their deadlines.
+        for id in ids {
+            h.s.remove_client(id, "gone");
+        }
+        assert!(h.s.timers.len() <= 64, "{}", h.s.timers.len());
     }
 
     #[test]
