@@ -100,8 +100,6 @@ pub struct Client {
     /// Unique for the server's lifetime (a slot is reused, a serial is not).
     pub serial: u64,
     pub ip: IpAddr,
-    /// The IP as text (shown to opers: WHOIS 338, WHOX `i`).
-    pub ip_text: String,
     /// The host shown to others: a cloak, or an oper vhost.
     pub host: String,
     /// "*" until NICK is accepted.
@@ -114,7 +112,7 @@ pub struct Client {
     pub modes: UserModes,
     pub away: Option<String>,
     pub channels: Vec<ChanId>,
-    pub oper: Option<OperSession>,
+    pub oper: Option<Box<OperSession>>,
     /// Channels (folded names) this client was invited to.
     pub invites: Vec<String>,
     /// Folded nicks this client MONITORs.
@@ -160,7 +158,6 @@ impl Client {
         Client {
             serial,
             ip,
-            ip_text: ip.to_string(),
             host,
             nick: "*".into(),
             user: String::new(),
@@ -196,7 +193,7 @@ impl Client {
 
     /// `nick!user@ip`, for ban matching against the real address.
     pub fn ip_mask(&self) -> String {
-        format!("{}!{}@{}", self.nick, self.user, self.ip_text)
+        format!("{}!{}@{}", self.nick, self.user, self.ip)
     }
 
     pub fn is_oper(&self) -> bool {

@@ -917,14 +917,14 @@ mod tests {
         );
         h.line(a, "MODE nobody");
         assert_eq!(h.take(a), [":pico.test 401 alice nobody :No such nick"]);
-        h.s.clients[a].oper = Some(OperSession {
+        h.s.clients[a].oper = Some(Box::new(OperSession {
             name: "admin".into(),
             class: "server-admin".into(),
             title: "Server Admin".into(),
             capabilities: vec![],
             whois_line: None,
             hidden: false,
-        });
+        }));
         h.s.clients[a].modes.set(UserModes::OPER, true);
         h.line(a, "MODE alice -o");
         assert_eq!(h.take(a), [format!(":{} MODE alice -o", mask(&h, a))]);

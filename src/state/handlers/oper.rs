@@ -90,7 +90,7 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
     let old_mask = s.clients[id].mask();
     let session = session_for(&cfg, block);
     let c = &mut s.clients[id];
-    c.oper = Some(session);
+    c.oper = Some(Box::new(session));
     // +o, then the block's own modes (e.g. "+w"); only changes are shown.
     let mut added = String::new();
     let mut removed = String::new();
@@ -252,7 +252,7 @@ fn refresh_opers(s: &mut State) {
             continue;
         };
         if let Some(block) = oper_block(&cfg, &session.name) {
-            c.oper = Some(session_for(&cfg, block));
+            c.oper = Some(Box::new(session_for(&cfg, block)));
         }
     }
 }
@@ -269,7 +269,7 @@ mod tests {
         let mut h = Harness::with_config(cfg);
         let watcher = h.client("root");
         let session = session_for(&h.s.config, &h.s.config.opers[0]);
-        h.s.clients[watcher].oper = Some(session);
+        h.s.clients[watcher].oper = Some(Box::new(session));
         let a = h.client("alice");
         let old_mask = h.s.clients[a].mask();
         h.s.handle_line(a, b"OPER admin changeme", h.now);

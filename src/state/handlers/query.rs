@@ -42,7 +42,10 @@ fn sees_ip(s: &State, asker: ClientId, target: ClientId) -> bool {
 /// `target`'s oper session as `asker` may see it: a hidden oper is an
 /// oper to other opers only.
 fn visible_oper(asker_is_oper: bool, target: &Client) -> Option<&OperSession> {
-    target.oper.as_ref().filter(|o| !o.hidden || asker_is_oper)
+    target
+        .oper
+        .as_deref()
+        .filter(|o| !o.hidden || asker_is_oper)
 }
 
 /// The member prefix shown for `bits`: the highest one, or all of them
@@ -263,7 +266,7 @@ fn who_reply(
             b't' => q.token.clone(),
             b'c' => chan_name.clone(),
             b'u' => c.user.clone(),
-            b'i' if sees_ip(s, id, t) => c.ip_text.clone(),
+            b'i' if sees_ip(s, id, t) => c.ip.to_string(),
             b'i' => HIDDEN_IP.to_string(),
             b'h' => c.host.clone(),
             b's' => server.clone(),
@@ -342,7 +345,7 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
     });
     let bot = c.modes.has(UserModes::BOT);
     let tls = c.modes.has(UserModes::TLS);
-    let actual = sees_ip(s, id, t).then(|| c.ip_text.clone());
+    let actual = sees_ip(s, id, t).then(|| c.ip.to_string());
     let idle = now
         .saturating_duration_since(c.last_message)
         .as_secs()
@@ -792,7 +795,7 @@ pub(crate) mod tests {
     }
 
     fn ip(h: &Harness, id: ClientId) -> String {
-        h.s.clients[id].ip_text.clone()
+        h.s.clients[id].ip.to_string()
     }
 
     #[test]
