@@ -20,6 +20,9 @@ use crate::report::round;
 enum Better {
     Lower,
     Higher,
+    /// Shown for context only (absolute CPU of phases whose work differs
+    /// between servers): no ratio, no verdict.
+    Info,
 }
 
 /// One row of the Markdown table: a case, a metric, its label.
@@ -39,14 +42,14 @@ const fn row(case: &'static str, metric: &'static str, label: &'static str, bett
     }
 }
 
-use Better::{Higher, Lower};
+use Better::{Higher, Info, Lower};
 
 /// The table, in the order of the issue's targets first.
 const ROWS: &[Row] = &[
     row(
         "idle",
         "rss_bytes_per_client",
-        "idle: RSS bytes per client",
+        "idle ({clients} clients, {channels} channels): RSS bytes per client",
         Lower,
     ),
     row(
@@ -58,31 +61,31 @@ const ROWS: &[Row] = &[
     row(
         "storm",
         "server_cpu_s_per_1000_registrations",
-        "storm: server CPU s per 1,000 registrations",
+        "storm ({clients} clients): server CPU s per 1,000 registrations",
         Lower,
     ),
     row(
         "fanout-500x5",
         "server_cpu_s_per_million_lines",
-        "fanout M=500 S=5: server CPU s per million lines",
+        "fanout M={members} S={senders}: server CPU s per million lines",
         Lower,
     ),
     row(
         "fanout-50x10",
         "server_cpu_s_per_million_lines",
-        "fanout M=50 S=10: server CPU s per million lines",
+        "fanout M={members} S={senders}: server CPU s per million lines",
         Lower,
     ),
     row(
         "fanout-500x5",
         "latency_p99_ms",
-        "fanout M=500 S=5: p99 latency ms",
+        "fanout M={members} S={senders}: p99 latency ms",
         Lower,
     ),
     row(
         "pairs-100",
         "server_cpu_s_per_million_messages",
-        "pairs K=100: server CPU s per million messages",
+        "pairs K={pairs}: server CPU s per million messages",
         Lower,
     ),
     row(
@@ -106,122 +109,122 @@ const ROWS: &[Row] = &[
     row(
         "fanout-500x5",
         "delivered_lines_per_s",
-        "fanout M=500 S=5: delivered lines/s",
+        "fanout M={members} S={senders}: delivered lines/s",
         Higher,
     ),
     row(
         "fanout-500x5",
         "latency_p50_ms",
-        "fanout M=500 S=5: p50 latency ms",
+        "fanout M={members} S={senders}: p50 latency ms",
         Lower,
     ),
     row(
         "fanout-500x5",
         "latency_max_ms",
-        "fanout M=500 S=5: max latency ms",
+        "fanout M={members} S={senders}: max latency ms",
         Lower,
     ),
     row(
         "fanout-500x5",
         "peak_rss_kib",
-        "fanout M=500 S=5: server peak RSS KiB",
+        "fanout M={members} S={senders}: server peak RSS KiB",
         Lower,
     ),
     row(
         "fanout-500x5",
         "messages_generator_cpu_s",
-        "fanout M=500 S=5: generator CPU s (message phase)",
-        Lower,
+        "fanout M={members} S={senders}: generator CPU s (message phase)",
+        Info,
     ),
     row(
         "fanout-500x5",
         "messages_server_cpu_s",
-        "fanout M=500 S=5: server CPU s (message phase)",
-        Lower,
+        "fanout M={members} S={senders}: server CPU s (message phase)",
+        Info,
     ),
     row(
         "fanout-50x10",
         "delivered_lines_per_s",
-        "fanout M=50 S=10: delivered lines/s",
+        "fanout M={members} S={senders}: delivered lines/s",
         Higher,
     ),
     row(
         "fanout-50x10",
         "latency_p99_ms",
-        "fanout M=50 S=10: p99 latency ms",
+        "fanout M={members} S={senders}: p99 latency ms",
         Lower,
     ),
     row(
         "fanout-5000x5",
         "server_cpu_s_per_million_lines",
-        "fanout M=5000 S=5: server CPU s per million lines",
+        "fanout M={members} S={senders}: server CPU s per million lines",
         Lower,
     ),
     row(
         "fanout-5000x5",
         "delivered_lines_per_s",
-        "fanout M=5000 S=5: delivered lines/s",
+        "fanout M={members} S={senders}: delivered lines/s",
         Higher,
     ),
     row(
         "fanout-5000x5",
         "latency_p99_ms",
-        "fanout M=5000 S=5: p99 latency ms",
+        "fanout M={members} S={senders}: p99 latency ms",
         Lower,
     ),
     row(
         "fanout-500x5",
         "join_server_cpu_us_per_line",
-        "JOIN fan-out, M=500: server CPU µs per JOIN line",
+        "JOIN fan-out, M={members}: server CPU µs per JOIN line",
         Lower,
     ),
     row(
         "fanout-5000x5",
         "join_server_cpu_us_per_line",
-        "JOIN fan-out, M=5000: server CPU µs per JOIN line",
+        "JOIN fan-out, M={members}: server CPU µs per JOIN line",
         Lower,
     ),
     row(
         "fanout-500x5",
         "quit_server_cpu_us_per_line",
-        "QUIT fan-out, M=500: server CPU µs per QUIT line",
+        "QUIT fan-out, M={members}: server CPU µs per QUIT line",
         Lower,
     ),
     row(
         "fanout-5000x5",
         "quit_server_cpu_us_per_line",
-        "QUIT fan-out, M=5000: server CPU µs per QUIT line",
+        "QUIT fan-out, M={members}: server CPU µs per QUIT line",
         Lower,
     ),
     row(
         "fanout-5000x5",
         "peak_rss_kib",
-        "fanout M=5000 S=5: server peak RSS KiB",
+        "fanout M={members} S={senders}: server peak RSS KiB",
         Lower,
     ),
     row(
         "pairs-100",
         "messages_per_s",
-        "pairs K=100: messages/s",
+        "pairs K={pairs}: messages/s",
         Higher,
     ),
     row(
         "pairs-100",
         "latency_p99_ms",
-        "pairs K=100: p99 latency ms",
+        "pairs K={pairs}: p99 latency ms",
         Lower,
     ),
     row(
         "pairs-100",
         "messages_generator_cpu_s",
-        "pairs K=100: generator CPU s (server CPU s below)",
-        Lower,
+        "pairs K={pairs}: generator CPU s (message phase)",
+        Info,
     ),
     row(
         "pairs-100",
         "messages_server_cpu_s",
-        "pairs K=100: server CPU s",
-        Lower,
+        "pairs K={pairs}: server CPU s (message phase)",
+        Info,
     ),
 ];
 
@@ -247,14 +250,12 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// case → server → metric → values over the rounds; and failed runs.
 type Collected = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
+/// case → the runs (server-round) that failed.
+type Failed = BTreeMap<String, Vec<String>>;
+/// case → the generator parameters of its runs.
+type Params = BTreeMap<String, Value>;
 
-fn collect(
-    runs: &Path,
-) -> io::Result<(
-    Collected,
-    BTreeMap<String, Vec<String>>,
-    BTreeMap<String, Value>,
-)> {
+fn collect(runs: &Path) -> io::Result<(Collected, Failed, Params)> {
     let mut data: Collected = BTreeMap::new();
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut params: BTreeMap<String, Value> = BTreeMap::new();
@@ -327,7 +328,7 @@ fn fmt(x: f64) -> String {
 
 fn ratio_cell(pico: Option<f64>, peer: Option<f64>) -> String {
     match (pico, peer) {
-        (Some(p), Some(q)) if q != 0.0 => format!("{:.2}", p / q),
+        (Some(p), Some(q)) if p != 0.0 && q != 0.0 => format!("{:.2}", p / q),
         _ => "–".into(),
     }
 }
@@ -367,7 +368,10 @@ pub fn run(a: &Summarize) -> io::Result<()> {
         a.out.join("results.json"),
         serde_json::to_string_pretty(&out).map_err(io::Error::other)? + "\n",
     )?;
-    std::fs::write(a.out.join("results.md"), markdown(&data, &failed, &meta))?;
+    std::fs::write(
+        a.out.join("results.md"),
+        markdown(&data, &failed, &meta, &params),
+    )?;
     eprintln!(
         "picoircd-bench: wrote {} and {}",
         a.out.join("results.md").display(),
@@ -380,7 +384,23 @@ fn get(data: &Collected, case: &str, server: &str, metric: &str) -> Option<f64> 
     median(data.get(case)?.get(server)?.get(metric)?.clone())
 }
 
-fn markdown(data: &Collected, failed: &BTreeMap<String, Vec<String>>, meta: &Value) -> String {
+/// `label` with each `{param}` replaced by the case's parameter.
+fn label(r: &Row, params: &BTreeMap<String, Value>) -> String {
+    let mut out = r.label.to_string();
+    if let Some(p) = params.get(r.case).and_then(Value::as_object) {
+        for (k, v) in p {
+            out = out.replace(&format!("{{{k}}}"), &v.to_string());
+        }
+    }
+    out
+}
+
+fn markdown(
+    data: &Collected,
+    failed: &BTreeMap<String, Vec<String>>,
+    meta: &Value,
+    params: &BTreeMap<String, Value>,
+) -> String {
     let s = |k: &str| {
         meta.get(k)
             .and_then(Value::as_str)
@@ -398,7 +418,7 @@ fn markdown(data: &Collected, failed: &BTreeMap<String, Vec<String>>, meta: &Val
         s("rounds"),
     ));
     md.push_str(&format!(
-        "Servers: picoircd {}, {}, {}. Generator: picoircd-bench (one thread, mio) on the same machine.\n\n",
+        "Servers: {}, {}, {}. Generator: picoircd-bench (one thread, mio) on the same machine.\n\n",
         s("picoircd_version"),
         s("ngircd_version"),
         s("inspircd_version"),
@@ -419,12 +439,13 @@ fn markdown(data: &Collected, failed: &BTreeMap<String, Vec<String>>, meta: &Val
         let best = match r.better {
             Lower => peers.iter().copied().reduce(f64::min),
             Higher => peers.iter().copied().reduce(f64::max),
+            Info => None,
         };
         let verdict = match (pico, best) {
-            (Some(p), Some(b)) => {
+            (Some(p), Some(b)) if p != 0.0 && b != 0.0 => {
                 let wins = match r.better {
                     Lower => p <= b,
-                    Higher => p >= b,
+                    Higher | Info => p >= b,
                 };
                 format!(
                     "{} ({})",
@@ -435,18 +456,24 @@ fn markdown(data: &Collected, failed: &BTreeMap<String, Vec<String>>, meta: &Val
             _ => "–".into(),
         };
         let cell = |v: Option<f64>| v.map_or("–".to_string(), fmt);
+        let (r1, r2) = if r.better == Info {
+            ("–".to_string(), "–".to_string())
+        } else {
+            (ratio_cell(pico, vals[1]), ratio_cell(pico, vals[2]))
+        };
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} |\n",
-            r.label,
+            label(r, params),
             cell(vals[0]),
             cell(vals[1]),
             cell(vals[2]),
-            ratio_cell(pico, vals[1]),
-            ratio_cell(pico, vals[2]),
+            r1,
+            r2,
             verdict,
         ));
     }
     md.push_str("\nRatios are picoircd / peer (below 1 is better for CPU, memory and latency; above 1 is better for rates). ");
+    md.push_str("A 0 or – means the phase used less than one clock tick (10 ms) or was not run. ");
     md.push_str("CPU is utime+stime from /proc/PID/stat over the measured phase (clock ticks of 10 ms); RSS is VmRSS/VmHWM from /proc/PID/status. ");
     md.push_str(
         "The `history` scenario is skipped: CHATHISTORY waits for the history issue (#8).\n",
@@ -476,5 +503,6 @@ mod tests {
         assert_eq!(fmt(0.01234), "0.012");
         assert_eq!(ratio_cell(Some(1.0), Some(4.0)), "0.25");
         assert_eq!(ratio_cell(Some(1.0), None), "–");
+        assert_eq!(ratio_cell(Some(0.0), Some(2.0)), "–");
     }
 }
