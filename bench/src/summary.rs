@@ -55,7 +55,7 @@ const ROWS: &[Row] = &[
     row(
         "idle",
         "server_cpu_s_per_1000_registrations",
-        "idle: server CPU s per 1,000 registrations",
+        "idle ({clients} clients): server CPU s per 1,000 registrations",
         Lower,
     ),
     row(
@@ -89,15 +89,33 @@ const ROWS: &[Row] = &[
         Lower,
     ),
     row(
+        "idle-2000",
+        "rss_bytes_per_client",
+        "idle ({clients} clients, {channels} channels): RSS bytes per client",
+        Lower,
+    ),
+    row(
+        "idle-2000",
+        "server_cpu_s_per_1000_registrations",
+        "idle ({clients} clients): server CPU s per 1,000 registrations",
+        Lower,
+    ),
+    row(
+        "idle-2000",
+        "server_cpu_s_per_1000_joins",
+        "idle ({clients} clients): server CPU s per 1,000 JOINs",
+        Lower,
+    ),
+    row(
         "idle",
         "server_cpu_s_per_1000_joins",
-        "idle: server CPU s per 1,000 JOINs",
+        "idle ({clients} clients): server CPU s per 1,000 JOINs",
         Lower,
     ),
     row(
         "idle",
         "rss_after_kib",
-        "idle: server RSS KiB with all clients",
+        "idle ({clients} clients): server RSS KiB with all clients",
         Lower,
     ),
     row(
@@ -410,7 +428,7 @@ fn markdown(
     let mut md = String::new();
     md.push_str("# Benchmark results (scripts/bench)\n\n");
     md.push_str(&format!(
-        "Date: {}. Machine: {} cores, {}, Linux {}. Rounds: {} (median of each).\n\n",
+        "Date: {}. Machine: {} cores, {}, Linux {}. Rounds: {} (medians; the rounds column of results.json says how many runs each case had).\n\n",
         s("date"),
         s("nproc"),
         s("cpu"),
@@ -461,9 +479,20 @@ fn markdown(
         } else {
             (ratio_cell(pico, vals[1]), ratio_cell(pico, vals[2]))
         };
+        let runs = data
+            .get(r.case)
+            .and_then(|m| m.get("picoircd"))
+            .and_then(|m| m.get(r.metric))
+            .map_or(0, Vec::len);
+        let once = if runs == 1 && s("rounds") != "1" {
+            " (1 run)"
+        } else {
+            ""
+        };
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {}{} | {} | {} | {} | {} | {} | {} |\n",
             label(r, params),
+            once,
             cell(vals[0]),
             cell(vals[1]),
             cell(vals[2]),
