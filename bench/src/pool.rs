@@ -7,7 +7,8 @@
 //! what arrived (a bounded number of bytes per socket per turn; the rest
 //! waits for the next turn), hands each complete line to the scenario's
 //! handler, which may queue output on any connection, then writes what is
-//! queued. Slots are freed only at the end of a turn. Knows sockets and
+//! queued. Slots are freed only at the end of a turn. `BENCH_DEBUG=1` in
+//! the environment prints each read error (a reset, say) to stderr. Knows sockets and
 //! lines; the IRC meaning is in `irc`, the scenarios' in `scenario`.
 
 use std::io::{self, ErrorKind, Read, Write};
