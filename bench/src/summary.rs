@@ -1,0 +1,537 @@
+//! `picoircd-bench summarize`: turns the per-run JSON files that
+//! `scripts/bench` collected (`RUNS/<case>/<server>-<round>.json`) into
+//! medians per case, server and metric, and writes `results.json` and
+//! `results.md` (a Markdown table with ratios picoircd/peer and picoircd
+//! against the best peer, plus the date, machine and server versions).
+//!
+//! Files in, files out; no sockets.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::args::Summarize;
+use crate::report::round;
+
+/// Which way is better for a metric.
+#[derive(Clone, Copy, PartialEq)]
+enum Better {
+    Lower,
+    Higher,
+    /// Shown for context only (absolute CPU of phases whose work differs
+    /// between servers): no ratio, no verdict.
+    Info,
+}
+
+/// One row of the Markdown table: a case, a metric, its label.
+struct Row {
+    case: &'static str,
+    metric: &'static str,
+    label: &'static str,
+    better: Better,
+}
+
+const fn row(case: &'static str, metric: &'static str, label: &'static str, better: Better) -> Row {
+    Row {
+        case,
+        metric,
+        label,
+        better,
+    }
+}
+
+use Better::{Higher, Info, Lower};
+
+/// The table, in the order of the issue's targets first.
+const ROWS: &[Row] = &[
+    row(
+        "idle",
+        "rss_bytes_per_client",
+        "idle ({clients} clients, {channels} channels): RSS bytes per client",
+        Lower,
+    ),
+    row(
+        "idle",
+        "server_cpu_s_per_1000_registrations",
+        "idle ({clients} clients): server CPU s per 1,000 registrations",
+        Lower,
+    ),
+    row(
+        "storm",
+        "server_cpu_s_per_1000_registrations",
+        "storm ({clients} clients): server CPU s per 1,000 registrations",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "server_cpu_s_per_million_lines",
+        "fanout M={members} S={senders}: server CPU s per million lines",
+        Lower,
+    ),
+    row(
+        "fanout-50x10",
+        "server_cpu_s_per_million_lines",
+        "fanout M={members} S={senders}: server CPU s per million lines",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "latency_p99_ms",
+        "fanout M={members} S={senders}: p99 latency ms",
+        Lower,
+    ),
+    row(
+        "pairs-100",
+        "server_cpu_s_per_million_messages",
+        "pairs K={pairs}: server CPU s per million messages",
+        Lower,
+    ),
+    row(
+        "idle-2000",
+        "rss_bytes_per_client",
+        "idle ({clients} clients, {channels} channels): RSS bytes per client",
+        Lower,
+    ),
+    row(
+        "idle-2000",
+        "server_cpu_s_per_1000_registrations",
+        "idle ({clients} clients): server CPU s per 1,000 registrations",
+        Lower,
+    ),
+    row(
+        "idle-2000",
+        "server_cpu_s_per_1000_joins",
+        "idle ({clients} clients): server CPU s per 1,000 JOINs",
+        Lower,
+    ),
+    row(
+        "idle",
+        "server_cpu_s_per_1000_joins",
+        "idle ({clients} clients): server CPU s per 1,000 JOINs",
+        Lower,
+    ),
+    row(
+        "idle",
+        "rss_after_kib",
+        "idle ({clients} clients): server RSS KiB with all clients",
+        Lower,
+    ),
+    row(
+        "storm",
+        "registrations_per_s",
+        "storm: registrations/s",
+        Higher,
+    ),
+    row(
+        "fanout-500x5",
+        "delivered_lines_per_s",
+        "fanout M={members} S={senders}: delivered lines/s",
+        Higher,
+    ),
+    row(
+        "fanout-500x5",
+        "latency_p50_ms",
+        "fanout M={members} S={senders}: p50 latency ms",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "latency_max_ms",
+        "fanout M={members} S={senders}: max latency ms",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "peak_rss_kib",
+        "fanout M={members} S={senders}: server peak RSS KiB",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "messages_generator_cpu_s",
+        "fanout M={members} S={senders}: generator CPU s (message phase)",
+        Info,
+    ),
+    row(
+        "fanout-500x5",
+        "messages_server_cpu_s",
+        "fanout M={members} S={senders}: server CPU s (message phase)",
+        Info,
+    ),
+    row(
+        "fanout-50x10",
+        "delivered_lines_per_s",
+        "fanout M={members} S={senders}: delivered lines/s",
+        Higher,
+    ),
+    row(
+        "fanout-50x10",
+        "latency_p99_ms",
+        "fanout M={members} S={senders}: p99 latency ms",
+        Lower,
+    ),
+    row(
+        "fanout-5000x5",
+        "server_cpu_s_per_million_lines",
+        "fanout M={members} S={senders}: server CPU s per million lines",
+        Lower,
+    ),
+    row(
+        "fanout-5000x5",
+        "delivered_lines_per_s",
+        "fanout M={members} S={senders}: delivered lines/s",
+        Higher,
+    ),
+    row(
+        "fanout-5000x5",
+        "latency_p99_ms",
+        "fanout M={members} S={senders}: p99 latency ms",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "join_server_cpu_us_per_line",
+        "JOIN fan-out, M={members}: server CPU µs per JOIN line",
+        Lower,
+    ),
+    row(
+        "fanout-5000x5",
+        "join_server_cpu_us_per_line",
+        "JOIN fan-out, M={members}: server CPU µs per JOIN line",
+        Lower,
+    ),
+    row(
+        "fanout-500x5",
+        "quit_server_cpu_us_per_line",
+        "QUIT fan-out, M={members}: server CPU µs per QUIT line",
+        Lower,
+    ),
+    row(
+        "fanout-5000x5",
+        "quit_server_cpu_us_per_line",
+        "QUIT fan-out, M={members}: server CPU µs per QUIT line",
+        Lower,
+    ),
+    row(
+        "fanout-5000x5",
+        "peak_rss_kib",
+        "fanout M={members} S={senders}: server peak RSS KiB",
+        Lower,
+    ),
+    row(
+        "pairs-100",
+        "messages_per_s",
+        "pairs K={pairs}: messages/s",
+        Higher,
+    ),
+    row(
+        "pairs-100",
+        "latency_p99_ms",
+        "pairs K={pairs}: p99 latency ms",
+        Lower,
+    ),
+    row(
+        "pairs-100",
+        "messages_generator_cpu_s",
+        "pairs K={pairs}: generator CPU s (message phase)",
+        Info,
+    ),
+    row(
+        "pairs-100",
+        "messages_server_cpu_s",
+        "pairs K={pairs}: server CPU s (message phase)",
+        Info,
+    ),
+];
+
+/// The servers, picoircd first; peers in the order they are compared.
+const SERVERS: &[(&str, &str)] = &[
+    ("picoircd", "picoircd"),
+    ("ngircd", "ngircd"),
+    ("inspircd", "InspIRCd"),
+];
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// case → server → metric → values over the rounds; and failed runs.
+type Collected = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
+/// case → the runs (server-round) that failed.
+type Failed = BTreeMap<String, Vec<String>>;
+/// case → the generator parameters of its runs.
+type Params = BTreeMap<String, Value>;
+
+fn collect(runs: &Path) -> io::Result<(Collected, Failed, Params)> {
+    let mut data: Collected = BTreeMap::new();
+    let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut params: BTreeMap<String, Value> = BTreeMap::new();
+    for case in std::fs::read_dir(runs)? {
+        let case = case?;
+        if !case.file_type()?.is_dir() {
+            continue;
+        }
+        let case_name = case.file_name().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(case.path())? {
+            let path = file?.path();
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if path.extension().is_some_and(|e| e == "err") {
+                failed.entry(case_name.clone()).or_default().push(stem);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let server = stem
+                .rsplit_once('-')
+                .map_or(stem.as_str(), |(s, _)| s)
+                .to_string();
+            let text = std::fs::read_to_string(&path)?;
+            let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                failed.entry(case_name.clone()).or_default().push(stem);
+                continue;
+            };
+            if let Some(p) = v.get("params") {
+                params.insert(case_name.clone(), p.clone());
+            }
+            let Some(metrics) = v.get("metrics").and_then(Value::as_object) else {
+                failed.entry(case_name.clone()).or_default().push(stem);
+                continue;
+            };
+            let slot = data
+                .entry(case_name.clone())
+                .or_default()
+                .entry(server)
+                .or_default();
+            for (k, m) in metrics {
+                if let Some(x) = m.as_f64() {
+                    slot.entry(k.clone()).or_default().push(x);
+                }
+            }
+        }
+    }
+    Ok((data, failed, params))
+}
+
+/// A number for the table: 3 significant digits, thousands kept whole.
+fn fmt(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1000.0 {
+        format!("{:.0}", x)
+    } else if a >= 100.0 {
+        format!("{:.1}", x)
+    } else if a >= 1.0 {
+        format!("{:.2}", x)
+    } else if a == 0.0 {
+        "0".into()
+    } else {
+        format!("{:.3}", x)
+    }
+}
+
+fn ratio_cell(pico: Option<f64>, peer: Option<f64>) -> String {
+    match (pico, peer) {
+        (Some(p), Some(q)) if p != 0.0 && q != 0.0 => format!("{:.2}", p / q),
+        _ => "–".into(),
+    }
+}
+
+pub fn run(a: &Summarize) -> io::Result<()> {
+    let (data, failed, params) = collect(&a.runs)?;
+    let meta: Value = match &a.meta {
+        Some(p) => serde_json::from_str(&std::fs::read_to_string(p)?)
+            .map_err(|e| io::Error::other(format!("{}: {e}", p.display())))?,
+        None => json!({}),
+    };
+    let mut medians = Map::new();
+    for (case, servers) in &data {
+        let mut per_server = Map::new();
+        for (server, metrics) in servers {
+            let mut m = Map::new();
+            let mut rounds = 0;
+            for (k, vals) in metrics {
+                rounds = rounds.max(vals.len());
+                if let Some(x) = median(vals.clone()) {
+                    m.insert(k.clone(), json!(round(x, 4)));
+                }
+            }
+            m.insert("rounds".into(), json!(rounds));
+            per_server.insert(server.clone(), Value::Object(m));
+        }
+        medians.insert(case.clone(), Value::Object(per_server));
+    }
+    let out = json!({
+        "meta": meta,
+        "params": params,
+        "medians": medians,
+        "failed": failed,
+    });
+    std::fs::create_dir_all(&a.out)?;
+    std::fs::write(
+        a.out.join("results.json"),
+        serde_json::to_string_pretty(&out).map_err(io::Error::other)? + "\n",
+    )?;
+    std::fs::write(
+        a.out.join("results.md"),
+        markdown(&data, &failed, &meta, &params),
+    )?;
+    eprintln!(
+        "picoircd-bench: wrote {} and {}",
+        a.out.join("results.md").display(),
+        a.out.join("results.json").display()
+    );
+    Ok(())
+}
+
+fn get(data: &Collected, case: &str, server: &str, metric: &str) -> Option<f64> {
+    median(data.get(case)?.get(server)?.get(metric)?.clone())
+}
+
+/// `label` with each `{param}` replaced by the case's parameter.
+fn label(r: &Row, params: &BTreeMap<String, Value>) -> String {
+    let mut out = r.label.to_string();
+    if let Some(p) = params.get(r.case).and_then(Value::as_object) {
+        for (k, v) in p {
+            out = out.replace(&format!("{{{k}}}"), &v.to_string());
+        }
+    }
+    out
+}
+
+fn markdown(
+    data: &Collected,
+    failed: &BTreeMap<String, Vec<String>>,
+    meta: &Value,
+    params: &BTreeMap<String, Value>,
+) -> String {
+    let s = |k: &str| {
+        meta.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let mut md = String::new();
+    md.push_str("# Benchmark results (scripts/bench)\n\n");
+    md.push_str(&format!(
+        "Date: {}. Machine: {} cores, {}, Linux {}. Rounds: {} (medians; the rounds column of results.json says how many runs each case had).\n\n",
+        s("date"),
+        s("nproc"),
+        s("cpu"),
+        s("kernel"),
+        s("rounds"),
+    ));
+    md.push_str(&format!(
+        "Servers: {}, {}, {}. Generator: picoircd-bench (one thread, mio) on the same machine.\n\n",
+        s("picoircd_version"),
+        s("ngircd_version"),
+        s("inspircd_version"),
+    ));
+    md.push_str(&format!("Sizes: {}\n\n", s("sizes")));
+    md.push_str("| metric | picoircd | ngircd | InspIRCd | pico/ngircd | pico/InspIRCd | pico vs best peer |\n");
+    md.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+    for r in ROWS {
+        if !data.contains_key(r.case) {
+            continue;
+        }
+        let vals: Vec<Option<f64>> = SERVERS
+            .iter()
+            .map(|(k, _)| get(data, r.case, k, r.metric))
+            .collect();
+        let pico = vals[0];
+        let peers: Vec<f64> = vals[1..].iter().flatten().copied().collect();
+        let best = match r.better {
+            Lower => peers.iter().copied().reduce(f64::min),
+            Higher => peers.iter().copied().reduce(f64::max),
+            Info => None,
+        };
+        let verdict = match (pico, best) {
+            (Some(p), Some(b)) if p != 0.0 && b != 0.0 => {
+                let wins = match r.better {
+                    Lower => p <= b,
+                    Higher | Info => p >= b,
+                };
+                format!(
+                    "{} ({})",
+                    ratio_cell(Some(p), Some(b)),
+                    if wins { "better" } else { "worse" }
+                )
+            }
+            _ => "–".into(),
+        };
+        let cell = |v: Option<f64>| v.map_or("–".to_string(), fmt);
+        let (r1, r2) = if r.better == Info {
+            ("–".to_string(), "–".to_string())
+        } else {
+            (ratio_cell(pico, vals[1]), ratio_cell(pico, vals[2]))
+        };
+        let runs = data
+            .get(r.case)
+            .and_then(|m| m.get("picoircd"))
+            .and_then(|m| m.get(r.metric))
+            .map_or(0, Vec::len);
+        let once = if runs == 1 && s("rounds") != "1" {
+            " (1 run)"
+        } else {
+            ""
+        };
+        md.push_str(&format!(
+            "| {}{} | {} | {} | {} | {} | {} | {} |\n",
+            label(r, params),
+            once,
+            cell(vals[0]),
+            cell(vals[1]),
+            cell(vals[2]),
+            r1,
+            r2,
+            verdict,
+        ));
+    }
+    md.push_str("\nRatios are picoircd / peer (below 1 is better for CPU, memory and latency; above 1 is better for rates). ");
+    md.push_str("A 0 or – means the phase used less than one clock tick (10 ms) or was not run. ");
+    md.push_str("CPU is utime+stime from /proc/PID/stat over the measured phase (clock ticks of 10 ms); RSS is VmRSS/VmHWM from /proc/PID/status. ");
+    md.push_str(
+        "The `history` scenario is skipped: CHATHISTORY waits for the history issue (#8).\n",
+    );
+    if !failed.is_empty() {
+        md.push_str("\nFailed runs (see the .err files of the run): ");
+        let list: Vec<String> = failed
+            .iter()
+            .map(|(c, v)| format!("{c}: {}", v.join(", ")))
+            .collect();
+        md.push_str(&list.join("; "));
+        md.push('\n');
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_formats() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
+        assert_eq!(fmt(12345.6), "12346");
+        assert_eq!(fmt(0.01234), "0.012");
+        assert_eq!(ratio_cell(Some(1.0), Some(4.0)), "0.25");
+        assert_eq!(ratio_cell(Some(1.0), None), "–");
+        assert_eq!(ratio_cell(Some(0.0), Some(2.0)), "–");
+    }
+}
