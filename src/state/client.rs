@@ -141,6 +141,8 @@ pub struct Client {
     /// The deadline of this client's live entry in `State::timers`; an
     /// entry for another time is stale.
     pub timer_due: Option<Instant>,
+    /// The LUSERS counters this client is counted in (`counts`).
+    pub counted: u8,
 }
 
 impl Client {
@@ -183,6 +185,7 @@ impl Client {
             local_port,
             visit: 0,
             timer_due: None,
+            counted: 0,
         }
     }
 

@@ -138,6 +138,8 @@ impl State {
         if let Err(e) = self.check_and_run(spec, id, &msg, now) {
             self.reply_error(id, &e);
         }
+        // A command changes at most its sender's modes or oper session.
+        self.recount(id);
     }
 
     fn check_and_run(

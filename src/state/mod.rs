@@ -11,6 +11,7 @@
 pub mod channel;
 pub mod client;
 pub mod cloak;
+pub mod counts;
 pub mod dispatch;
 pub mod error;
 pub mod fakelag;
@@ -129,6 +130,8 @@ pub struct State {
     scratch: Vec<u8>,
     /// The client whose line is being handled (for the central checks).
     registered_count: usize,
+    /// LUSERS counters (unregistered, invisible, visible opers).
+    pub counts: counts::Counts,
     /// Set by REHASH; `net` reloads the config and calls `apply_config`.
     pub rehash_requested: Option<ClientId>,
     /// Set when the loop should stop (tests, DIE in the future).
@@ -159,6 +162,7 @@ impl State {
             visit_stamp: 0,
             scratch: Vec::with_capacity(1024),
             registered_count: 0,
+            counts: counts::Counts::default(),
             rehash_requested: None,
             shutdown_requested: false,
         }
@@ -190,7 +194,27 @@ impl State {
             .clients
             .insert(Client::new(serial, ip, host, local_port, tls, now, unix));
         self.schedule_deadline(id, now + self.config.timeouts.registration);
+        self.recount(id);
         id
+    }
+
+    /// Puts client `id` in the LUSERS counters it belongs in now (call
+    /// after anything that may change its registration, modes, oper
+    /// session or liveness; calling it again changes nothing).
+    pub fn recount(&mut self, id: ClientId) {
+        if let Some(c) = self.clients.get_mut(id) {
+            let now = counts::Counts::membership(c);
+            self.counts.apply(c.counted, now);
+            c.counted = now;
+        }
+    }
+
+    /// Recounts every client (after a rehash changed oper sessions).
+    pub fn recount_all(&mut self) {
+        let ids: Vec<ClientId> = self.clients.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            self.recount(id);
+        }
     }
 
     /// The connection is gone (closed by the peer, an I/O error, or after
@@ -200,7 +224,8 @@ impl State {
             self.quit(id, reason);
         }
         if self.clients.contains(id) {
-            self.clients.remove(id);
+            let c = self.clients.remove(id);
+            self.counts.apply(c.counted, 0);
         }
         self.compact_timers();
     }
@@ -441,6 +466,9 @@ impl State {
         handlers::monitor::forget_client(self, id);
         let c = &mut self.clients[id];
         c.dead = true;
+        let counted = std::mem::take(&mut c.counted);
+        self.counts.apply(counted, 0);
+        let c = &mut self.clients[id];
         // `dead` blocks sends, so the ERROR goes straight into the queue.
         if c.sendq.is_empty() {
             self.dirty.push(id);
@@ -521,6 +549,7 @@ impl State {
     pub fn mark_registered(&mut self, id: ClientId) {
         self.clients[id].registered = true;
         self.registered_count += 1;
+        self.recount(id);
         self.stats.max_local = self.stats.max_local.max(self.registered_count);
     }
 
@@ -586,5 +615,6 @@ impl State {
             Purpose::ServerPass => handlers::registration::server_pass_checked(self, id, ok),
             Purpose::Oper(name) => handlers::oper::oper_checked(self, id, &name, ok),
         }
+        self.recount(id);
     }
 }

@@ -230,6 +230,7 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
                 .unwrap_or_else(|| cfg.path.display().to_string());
             s.apply_config(cfg);
             refresh_opers(s);
+            s.recount_all();
             if let Some(b) = by {
                 s.numeric(b, RPL_REHASHING, &[&file], "Rehashing");
             }
@@ -270,6 +271,7 @@ mod tests {
         let watcher = h.client("root");
         let session = session_for(&h.s.config, &h.s.config.opers[0]);
         h.s.clients[watcher].oper = Some(Box::new(session));
+        h.s.recount(watcher);
         let a = h.client("alice");
         let old_mask = h.s.clients[a].mask();
         h.s.handle_line(a, b"OPER admin changeme", h.now);

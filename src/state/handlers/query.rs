@@ -1148,6 +1148,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn lusers_counts_follow_modes_opers_and_quits() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        let _pending = h.connect();
+        make_oper(&mut h, a);
+        h.line(b, "MODE bob -i");
+        h.take(b);
+        h.line(b, "LUSERS");
+        let lines = h.take(b);
+        assert_has(
+            &lines,
+            ":pico.test 251 bob :There are 1 users and 1 invisible on 1 server(s)",
+        );
+        assert_has(&lines, ":pico.test 252 bob 1 :IRC Operators online");
+        assert_has(&lines, ":pico.test 253 bob 1 :unregistered connections");
+        h.line(a, "MODE alice -o");
+        h.line(a, "QUIT");
+        h.line(b, "LUSERS");
+        let lines = h.take(b);
+        assert_has(
+            &lines,
+            ":pico.test 251 bob :There are 1 users and 0 invisible on 1 server(s)",
+        );
+        assert_has(&lines, ":pico.test 252 bob 0 :IRC Operators online");
+    }
+
+    #[test]
     fn server_queries() {
         let mut cfg = crate::state::testutil::config();
         cfg.admin.location1 = "Somewhere".into();

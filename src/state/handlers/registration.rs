@@ -293,10 +293,10 @@ fn complete_registration(s: &mut State, id: ClientId) {
         }
         _ => {}
     }
-    s.mark_registered(id);
     s.clients[id]
         .modes
         .set(crate::state::client::UserModes::INVISIBLE, true);
+    s.mark_registered(id);
     let cfg = Rc::clone(&s.config);
     let nick = s.clients[id].nick.clone();
     let name = &cfg.server.name;
@@ -380,23 +380,15 @@ pub fn send_isupport(s: &mut State, id: ClientId) {
 /// LUSERS: 251-255, 265, 266.
 pub fn send_lusers(s: &mut State, id: ClientId) {
     let total = s.registered_count();
-    let invisible = s
-        .clients
-        .iter()
-        .filter(|(_, c)| {
-            c.registered && !c.dead && c.modes.has(crate::state::client::UserModes::INVISIBLE)
-        })
-        .count();
-    let opers = s
-        .clients
-        .iter()
-        .filter(|(_, c)| c.registered && !c.dead && c.oper.as_ref().is_some_and(|o| !o.hidden))
-        .count();
-    let unknown = s
-        .clients
-        .iter()
-        .filter(|(_, c)| !c.registered && !c.dead)
-        .count();
+    debug_assert_eq!(
+        s.counts,
+        crate::state::counts::Counts::walk(s.clients.iter().map(|(_, c)| c))
+    );
+    let crate::state::counts::Counts {
+        unknown,
+        invisible,
+        opers,
+    } = s.counts;
     let chans = s.channels.len();
     let max = s.stats.max_local;
     s.numeric(
