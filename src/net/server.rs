@@ -41,6 +41,9 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(250);
 /// How long a quit client's last lines (its ERROR) may wait for a slow
 /// socket before the connection is closed anyway.
 const LINGER: Duration = Duration::from_secs(5);
+/// Lines queued within one turn before the dirty clients are written
+/// early (about 1.5 MB of queue entries): bounds the memory of a turn.
+const FLUSH_AFTER_LINES: usize = 65_536;
 /// How many slices one vectored write takes.
 const IOV_MAX: usize = 64;
 
@@ -219,6 +222,11 @@ impl Server {
         let active = std::mem::take(&mut self.active);
         for id in active {
             self.service(id, now);
+            if self.state.queued_since_flush > FLUSH_AFTER_LINES {
+                // A big fan-out (JOINs into a 5,000-member channel): write
+                // now rather than queue a whole turn's worth per member.
+                self.flush_dirty();
+            }
         }
         self.state.run_timers(now);
         for job in std::mem::take(&mut self.state.jobs) {
@@ -426,9 +434,9 @@ impl Server {
     }
 
     /// Flushes every client with new output, then reaps closed ones.
-    fn before_sleep(&mut self) {
-        // Flushing can quit a client (write error), which adds to `dirty`
-        // and `closing`; loop until both settle.
+    /// Writes every client with new output. Flushing can quit a client
+    /// (write error), which adds to `dirty`; loop until it settles.
+    fn flush_dirty(&mut self) {
         loop {
             let dirty = std::mem::take(&mut self.state.dirty);
             if dirty.is_empty() {
@@ -438,6 +446,11 @@ impl Server {
                 self.flush(id);
             }
         }
+        self.state.queued_since_flush = 0;
+    }
+
+    fn before_sleep(&mut self) {
+        self.flush_dirty();
         let now = Instant::now();
         for id in std::mem::take(&mut self.state.closing) {
             self.flush(id);

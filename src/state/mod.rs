@@ -130,6 +130,9 @@ pub struct State {
     scratch: Vec<u8>,
     /// The client whose line is being handled (for the central checks).
     registered_count: usize,
+    /// Lines queued (to any client) since `net` last wrote the dirty
+    /// clients: `net` writes early, mid-turn, when this grows large.
+    pub queued_since_flush: usize,
     /// LUSERS counters (unregistered, invisible, visible opers).
     pub counts: counts::Counts,
     /// Set by REHASH; `net` reloads the config and calls `apply_config`.
@@ -162,6 +165,7 @@ impl State {
             visit_stamp: 0,
             scratch: Vec::with_capacity(1024),
             registered_count: 0,
+            queued_since_flush: 0,
             counts: counts::Counts::default(),
             rehash_requested: None,
             shutdown_requested: false,
@@ -259,6 +263,7 @@ impl State {
         if c.sendq.is_empty() {
             self.dirty.push(id);
         }
+        self.queued_since_flush += 1;
         push(&mut c.sendq);
         if c.sendq.len() > limit {
             self.sendq_exceeded(id);

@@ -12,6 +12,8 @@ use std::rc::Rc;
 
 /// Owned chunks grow to this size before a new one is started.
 const OWN_CHUNK: usize = 4096;
+/// Chunks the ring has room for when a queue starts to fill.
+const RING_FIRST: usize = 16;
 
 enum Chunk {
     Own(Vec<u8>),
@@ -58,13 +60,23 @@ impl SendQueue {
         }
         let mut v = Vec::with_capacity(bytes.len().max(512));
         v.extend_from_slice(bytes);
+        self.reserve_first();
         self.chunks.push_back(Chunk::Own(v));
     }
 
     /// Appends a shared line (fan-out).
     pub fn push_shared(&mut self, line: &Rc<[u8]>) {
         self.len += line.len();
+        self.reserve_first();
         self.chunks.push_back(Chunk::Shared(Rc::clone(line)));
+    }
+
+    /// An empty queue has no ring; the first chunk of a turn makes one big
+    /// enough for a typical turn at once, not by doubling from 4.
+    fn reserve_first(&mut self) {
+        if self.chunks.capacity() == 0 {
+            self.chunks.reserve(RING_FIRST);
+        }
     }
 
     /// Fills `out` with slices of the queued bytes, front first.
@@ -106,10 +118,10 @@ impl SendQueue {
         }
         if self.chunks.is_empty() {
             self.head = 0;
-            // Give back the ring's memory once it grew for a burst.
-            if self.chunks.capacity() > 16 {
-                self.chunks = VecDeque::new();
-            }
+            // An idle client keeps no ring: one allocation per busy turn
+            // (of RING_FIRST, from the allocator's cache) is cheaper than
+            // the memory of 10,000 idle rings.
+            self.chunks = VecDeque::new();
         }
     }
 
@@ -145,5 +157,7 @@ mod tests {
         q.consume(9);
         assert!(q.is_empty());
         assert_eq!(drain(&q), b"");
+        // An emptied queue keeps no ring (idle clients cost nothing here).
+        assert_eq!(q.chunks.capacity(), 0);
     }
 }
