@@ -127,18 +127,22 @@ fn notify_on_an_abstract_socket() {
     assert!(has_line(std::str::from_utf8(&buf[..n]).unwrap(), "READY=1"));
 }
 
+/// A server told to feed a 200 ms watchdog (WATCHDOG=1 due every 100 ms),
+/// for process `pid` when given; returns once it said READY=1.
+fn with_watchdog(notify: &NotifySocket, pid: Option<&str>) -> TestServer {
+    let mut env = vec![notify.env(), ("WATCHDOG_USEC".into(), "200000".into())];
+    if let Some(pid) = pid {
+        env.push(("WATCHDOG_PID".into(), pid.into()));
+    }
+    let srv = TestServer::launch(&base_config(), launch_env(env));
+    assert!(has_line(&notify.next_state(), "READY=1"));
+    srv
+}
+
 #[test]
 fn watchdog_is_fed_from_the_loop() {
     let notify = NotifySocket::new();
-    // 200 ms: WATCHDOG=1 is due every 100 ms.
-    let srv = TestServer::launch(
-        &base_config(),
-        launch_env(vec![
-            notify.env(),
-            ("WATCHDOG_USEC".into(), "200000".into()),
-        ]),
-    );
-    assert!(has_line(&notify.next_state(), "READY=1"));
+    let srv = with_watchdog(&notify, None);
     let start = Instant::now();
     let mut pings = 0;
     while pings < 5 {
@@ -162,15 +166,7 @@ fn watchdog_is_fed_from_the_loop() {
 #[test]
 fn watchdog_of_another_process_is_ignored() {
     let notify = NotifySocket::new();
-    let srv = TestServer::launch(
-        &base_config(),
-        launch_env(vec![
-            notify.env(),
-            ("WATCHDOG_USEC".into(), "200000".into()),
-            ("WATCHDOG_PID".into(), "1".into()),
-        ]),
-    );
-    assert!(has_line(&notify.next_state(), "READY=1"));
+    let srv = with_watchdog(&notify, Some("1"));
     notify
         .socket
         .set_read_timeout(Some(Duration::from_millis(600)))

@@ -3,7 +3,7 @@
 //! `lo`), so a server with the shipped per-IP limits (16 at once, 32 new per
 //! minute) takes them all. Registrations are pipelined a batch at a time.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use super::{Client, WAIT};
@@ -28,16 +28,7 @@ pub fn connect_from(src: Ipv4Addr, server: SocketAddr) -> Client {
     sock.bind(&SocketAddrV4::new(src, 0).into())
         .expect("bind to a loopback address");
     sock.connect_timeout(&server.into(), WAIT).expect("connect");
-    let stream: TcpStream = sock.into();
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("timeout");
-    stream.set_nodelay(true).expect("nodelay");
-    Client {
-        stream,
-        buf: Vec::new(),
-        nick: "*".into(),
-    }
+    Client::over(sock.into())
 }
 
 /// Connects and registers `n` clients named `c0`, `c1`, ..., `per_ip` from

@@ -317,7 +317,11 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        Client::over(TcpStream::connect_timeout(&addr, WAIT).expect("connect"))
+    }
+
+    /// A client over a connected stream (short read timeouts, no Nagle).
+    pub fn over(stream: TcpStream) -> Client {
         stream
             .set_read_timeout(Some(Duration::from_millis(100)))
             .expect("timeout");
