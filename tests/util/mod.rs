@@ -199,7 +199,9 @@ impl TestServer {
                 }
                 Err(_) => {
                     let _ = child.kill();
-                    panic!("server did not start listening");
+                    let _ = child.wait();
+                    let _ = std::fs::remove_dir_all(&dir);
+                    panic!("server did not start listening: {startup:?}");
                 }
             }
         };
