@@ -100,18 +100,12 @@ pub fn run(a: &Fanout) -> io::Result<Report> {
         limit,
     )?;
     let s_join = Snapshot::take(t.pid)?;
-    let mut join_lines = 0u64;
-    steps::join(
+    let join_lines = steps::join(
         &mut pool,
         &ids,
         |_| CHANNEL.to_string(),
         a.concurrency,
         limit,
-        &mut |cmd| {
-            if cmd == "JOIN" {
-                join_lines += 1;
-            }
-        },
     )?;
     let s_msg = Snapshot::take(t.pid)?;
 

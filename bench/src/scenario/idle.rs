@@ -36,18 +36,12 @@ pub fn run(a: &Idle) -> io::Result<Report> {
     )?;
     let s1 = Snapshot::take(t.pid)?;
     let drops = pool.counters.closed_by_server;
-    let mut join_lines = 0u64;
-    steps::join(
+    let join_lines = steps::join(
         &mut pool,
         &ids,
         |i| format!("#idle{}", i % channels),
         a.concurrency,
         limit,
-        &mut |cmd| {
-            if cmd == "JOIN" {
-                join_lines += 1;
-            }
-        },
     )?;
     let s2 = Snapshot::take(t.pid)?;
     steps::idle_for(&mut pool, Duration::from_millis(a.settle_ms))?;

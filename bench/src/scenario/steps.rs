@@ -117,16 +117,21 @@ pub fn register(
 
 /// Sends `JOIN <channel of tag>` for every client in `ids`, at most
 /// `concurrency` waiting for their 366 at once, then syncs everyone so
-/// the JOINs fanned out to the members were all read. `on_other` sees
-/// every other line (JOIN lines of others, to count them).
+/// the JOINs fanned out to the members were all read. Returns how many
+/// JOIN lines of others the clients read (the fan-out delivered).
 pub fn join(
     pool: &mut Pool,
     ids: &[usize],
     channel: impl Fn(usize) -> String,
     concurrency: usize,
     limit: Duration,
-    on_other: &mut dyn FnMut(&str),
-) -> io::Result<()> {
+) -> io::Result<u64> {
+    let mut join_lines = 0u64;
+    let mut count = |cmd: &str| {
+        if cmd == "JOIN" {
+            join_lines += 1;
+        }
+    };
     let drops = pool.counters.closed_by_server;
     let deadline = Instant::now() + limit;
     let mut sent = 0;
@@ -145,7 +150,7 @@ pub fn join(
             TICK,
             &mut |p: &mut Pool, id, line: &[u8]| match p.on_line(id, line) {
                 Event::Joined => done += 1,
-                Event::Other(l) => on_other(l.command),
+                Event::Other(l) => count(l.command),
                 _ => {}
             },
         )?;
@@ -155,8 +160,9 @@ pub fn join(
         pool,
         ids,
         deadline.saturating_duration_since(Instant::now()),
-        on_other,
-    )
+        &mut count,
+    )?;
+    Ok(join_lines)
 }
 
 /// A PING/PONG round trip for every client in `ids`.
