@@ -6,8 +6,11 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::channel::Channel;
+use super::client::ChanId;
 use super::{ClientId, Purpose, State};
 use crate::config::*;
+use crate::proto::casemap;
 
 /// The config the harness runs on: Ergo-like defaults, fakelag off.
 pub fn config() -> Config {
@@ -161,6 +164,30 @@ impl Harness {
             .filter(|l| !l.is_empty())
             .map(String::from)
             .collect()
+    }
+
+    /// Puts `id` on channel `name` with `prefix_bits`, creating it (JOIN
+    /// is another module's work; this keeps those tests independent of it).
+    pub fn put_in(&mut self, id: ClientId, name: &str, prefix_bits: u8) -> ChanId {
+        let s = &mut self.s;
+        let chan = match s.find_channel(name) {
+            Some(c) => c,
+            None => {
+                let c = s.channels.insert(Channel::new(name.to_string(), 0));
+                s.channel_names.insert(casemap::fold(name), c);
+                c
+            }
+        };
+        s.channels[chan].add(id, prefix_bits);
+        s.clients[id].channels.push(chan);
+        chan
+    }
+
+    /// Opers `id` up with the harness config's `admin` block.
+    pub fn make_oper(&mut self, id: ClientId) {
+        self.line(id, "OPER admin changeme");
+        assert!(self.s.clients[id].is_oper());
+        self.take(id);
     }
 
     /// Advances the clock and runs due timers.

@@ -407,8 +407,8 @@ mod tests {
         let a = h.client("alice");
         let b = h.client("bob");
         let c = h.client("carol");
-        crate::state::handlers::query::tests::put_in(&mut h, b, "#x", 0);
-        crate::state::handlers::query::tests::put_in(&mut h, c, "#x", 0);
+        h.put_in(b, "#x", 0);
+        h.put_in(c, "#x", 0);
         h.line(a, "OPER admin changeme");
         let bob = h.s.clients[b].mask();
         h.line(a, "KILL bob :bye");

@@ -761,34 +761,9 @@ pub fn help(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::state::channel::Channel;
     use crate::state::testutil::{assert_has, assert_lacks, Harness};
-
-    /// Puts `id` on channel `name` with `prefix` bits, creating it (JOIN is
-    /// another module's work; this keeps these tests independent of it).
-    pub(crate) fn put_in(h: &mut Harness, id: ClientId, name: &str, prefix_bits: u8) -> ChanId {
-        let s = &mut h.s;
-        let chan = match s.find_channel(name) {
-            Some(c) => c,
-            None => {
-                let c = s.channels.insert(Channel::new(name.to_string(), 0));
-                s.channel_names.insert(casemap::fold(name), c);
-                c
-            }
-        };
-        s.channels[chan].add(id, prefix_bits);
-        s.clients[id].channels.push(chan);
-        chan
-    }
-
-    /// Opers `id` up with the harness config's `admin` block.
-    pub(crate) fn make_oper(h: &mut Harness, id: ClientId) {
-        h.line(id, "OPER admin changeme");
-        assert!(h.s.clients[id].is_oper());
-        h.take(id);
-    }
 
     fn host(h: &Harness, id: ClientId) -> String {
         h.s.clients[id].host.clone()
@@ -803,8 +778,8 @@ pub(crate) mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         let b = h.client("bob");
-        put_in(&mut h, a, "#pi", prefix::OP | prefix::VOICE);
-        put_in(&mut h, b, "#pi", 0);
+        h.put_in(a, "#pi", prefix::OP | prefix::VOICE);
+        h.put_in(b, "#pi", 0);
         h.s.clients[b].away = Some("lunch".into());
         h.s.clients[b].modes.set(UserModes::BOT, true);
         h.line(a, "WHO #pi");
@@ -830,8 +805,8 @@ pub(crate) mod tests {
         let a = h.client("alice");
         let b = h.client("bob");
         let out = h.client("eve");
-        let chan = put_in(&mut h, a, "#pi", 0);
-        put_in(&mut h, b, "#pi", 0);
+        let chan = h.put_in(a, "#pi", 0);
+        h.put_in(b, "#pi", 0);
         h.s.clients[b].modes.set(UserModes::INVISIBLE, false);
         // alice is +i (the default): outsiders see only bob.
         h.line(out, "WHO #pi");
@@ -845,7 +820,7 @@ pub(crate) mod tests {
         h.line(out, "WHO #nope");
         assert_eq!(h.take(out), [":pico.test 315 eve #nope :End of WHO list"]);
         // Opers see everyone.
-        make_oper(&mut h, out);
+        h.make_oper(out);
         h.line(out, "WHO #pi");
         let lines = h.take(out);
         assert_has(&lines, " 352 eve #pi ~alice ");
@@ -870,8 +845,8 @@ pub(crate) mod tests {
             ]
         );
         // Sharing a channel makes an invisible user visible.
-        put_in(&mut h, a, "#x", 0);
-        put_in(&mut h, c, "#x", 0);
+        h.put_in(a, "#x", 0);
+        h.put_in(c, "#x", 0);
         h.line(a, "WHO bob*");
         assert_has(&h.take(a), " 352 alice * ~bobby ");
         // A host mask works too (`*!*@host`), and an exact nick always answers.
@@ -891,7 +866,7 @@ pub(crate) mod tests {
         // Only opers with the `o` flag.
         h.line(a, "WHO * o");
         assert_eq!(h.take(a), [":pico.test 315 alice * :End of WHO list"]);
-        make_oper(&mut h, b);
+        h.make_oper(b);
         h.line(b, &format!("WHO *@{ipc}"));
         assert_has(&h.take(b), &format!(" 352 bob * ~bobby {hc} "));
         h.line(a, "WHO * o");
@@ -910,7 +885,7 @@ pub(crate) mod tests {
         let mut h = Harness::with_config(cfg);
         let a = h.client("alice");
         let b = h.client("bob");
-        make_oper(&mut h, b);
+        h.make_oper(b);
         h.line(a, "WHO bob");
         assert_has(&h.take(a), " bob H :0 bob real");
         h.line(a, "WHO bob o");
@@ -924,8 +899,8 @@ pub(crate) mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         let b = h.client("bob");
-        put_in(&mut h, a, "#pi", 0);
-        put_in(&mut h, b, "#pi", prefix::OP);
+        h.put_in(a, "#pi", 0);
+        h.put_in(b, "#pi", prefix::OP);
         let hb = host(&h, b);
         h.line(a, "WHO #pi %tcuihsnfdlaor,42");
         let lines = h.take(a);
@@ -957,7 +932,7 @@ pub(crate) mod tests {
         h.line(a, "WHO bob %ntr,1234");
         assert_eq!(h.take(a)[0], ":pico.test 354 alice 0 bob :bob real");
         // Opers see addresses.
-        make_oper(&mut h, a);
+        h.make_oper(a);
         h.line(a, "WHO bob %ni");
         assert_eq!(
             h.take(a)[0],
@@ -970,8 +945,8 @@ pub(crate) mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         let b = h.client("bob");
-        put_in(&mut h, a, "#pi", 0);
-        put_in(&mut h, b, "#pi", 0);
+        h.put_in(a, "#pi", 0);
+        h.put_in(b, "#pi", 0);
         let real = ip(&h, b);
         for q in [
             "WHO #pi",
@@ -1008,13 +983,13 @@ pub(crate) mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         let b = h.client("bob");
-        put_in(&mut h, a, "#pi", 0);
-        put_in(&mut h, b, "#pi", prefix::OP);
-        put_in(&mut h, b, "#hidden", 0);
-        let secret = put_in(&mut h, b, "#secret", 0);
+        h.put_in(a, "#pi", 0);
+        h.put_in(b, "#pi", prefix::OP);
+        h.put_in(b, "#hidden", 0);
+        let secret = h.put_in(b, "#secret", 0);
         h.s.channels[secret].flags |= flag::SECRET;
         h.s.clients[b].modes.set(UserModes::INVISIBLE, false);
-        make_oper(&mut h, b);
+        h.make_oper(b);
         h.line(b, "AWAY :gone fishing");
         h.s.clients[b].modes.set(UserModes::BOT, true);
         h.s.clients[b].modes.set(UserModes::TLS, true);
@@ -1055,9 +1030,9 @@ pub(crate) mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         let b = h.client("bob");
-        put_in(&mut h, b, "#pi", 0);
-        put_in(&mut h, b, "#both", prefix::VOICE);
-        put_in(&mut h, a, "#both", 0);
+        h.put_in(b, "#pi", 0);
+        h.put_in(b, "#both", prefix::VOICE);
+        h.put_in(a, "#both", 0);
         h.line(a, "WHOIS bob");
         let lines = h.take(a);
         assert_has(&lines, ":pico.test 319 alice bob :+#both");
@@ -1130,7 +1105,7 @@ pub(crate) mod tests {
         h.line(a, "ISON");
         assert_has(&h.take(a), " 461 alice ISON ");
 
-        make_oper(&mut h, b);
+        h.make_oper(b);
         h.line(b, "AWAY :out");
         h.take(b);
         let ha = host(&h, a);
@@ -1153,7 +1128,7 @@ pub(crate) mod tests {
         let a = h.client("alice");
         let b = h.client("bob");
         let _pending = h.connect();
-        make_oper(&mut h, a);
+        h.make_oper(a);
         h.line(b, "MODE bob -i");
         h.take(b);
         h.line(b, "LUSERS");

@@ -91,7 +91,6 @@ pub fn setname(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
 #[cfg(test)]
 mod tests {
     use crate::proto::caps;
-    use crate::state::handlers::query::tests::put_in;
     use crate::state::testutil::{assert_lacks, Harness};
 
     #[test]
@@ -142,9 +141,9 @@ mod tests {
         let c = h.client("carol");
         let out = h.client("eve");
         for chan in ["#x", "#y"] {
-            put_in(&mut h, a, chan, 0);
-            put_in(&mut h, b, chan, 0);
-            put_in(&mut h, c, chan, 0);
+            h.put_in(a, chan, 0);
+            h.put_in(b, chan, 0);
+            h.put_in(c, chan, 0);
         }
         h.s.clients[b].caps |= caps::AWAY_NOTIFY;
         h.s.clients[out].caps |= caps::AWAY_NOTIFY;
@@ -167,9 +166,9 @@ mod tests {
         let a = h.client("alice");
         let b = h.client("bob");
         let c = h.client("carol");
-        put_in(&mut h, a, "#x", 0);
-        put_in(&mut h, b, "#x", 0);
-        put_in(&mut h, c, "#x", 0);
+        h.put_in(a, "#x", 0);
+        h.put_in(b, "#x", 0);
+        h.put_in(c, "#x", 0);
         h.s.clients[b].caps |= caps::SETNAME;
         let mask = h.s.clients[a].mask();
         h.line(a, "SETNAME :Alice Liddell");
