@@ -39,8 +39,8 @@ sendq = 67108864
 fn channel_of(n: usize) -> (State, Vec<ClientId>, Instant) {
     let dir = std::env::temp_dir().join("picoircd-bench-fanout.conf");
     let config = Config::load_str(CONFIG, Path::new(&dir)).expect("bench config");
-    let mut s = State::new(config, 1_700_000_000_000);
     let now = Instant::now();
+    let mut s = State::new(config, now, 1_700_000_000_000);
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let ip = IpAddr::V4(Ipv4Addr::new(

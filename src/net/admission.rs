@@ -33,7 +33,8 @@ const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 pub struct Admission {
-    per_ip: HashMap<IpAddr, usize>,
+    /// Open connections per address (u32: 24-byte entries, not 32).
+    per_ip: HashMap<IpAddr, u32>,
     recent: HashMap<IpAddr, (Instant, usize)>,
     total: usize,
 }
@@ -46,7 +47,7 @@ impl Admission {
         }
         let exempt = cfg.exempt.iter().any(|n| n.contains(ip));
         if !exempt {
-            if cfg.per_ip > 0 && self.per_ip.get(&ip).copied().unwrap_or(0) >= cfg.per_ip {
+            if cfg.per_ip > 0 && self.per_ip.get(&ip).map_or(0, |&n| n as usize) >= cfg.per_ip {
                 return Err(Refusal::TooManyFromIp);
             }
             if cfg.throttle_per_minute > 0 {

@@ -3,7 +3,6 @@
 //! it holds a partial line, or complete lines waiting for their turn
 //! (fairness, fakelag). Imports `limits` only (and mio).
 
-use std::net::IpAddr;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -11,7 +10,6 @@ use mio::net::TcpStream;
 /// A connection in the loop's table (indexed like the state's clients).
 pub struct Conn {
     pub stream: TcpStream,
-    pub ip: IpAddr,
     /// Read but not yet handled.
     pub rbuf: Vec<u8>,
     /// An over-long line is being dropped until its LF.
@@ -27,10 +25,9 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, ip: IpAddr) -> Conn {
+    pub fn new(stream: TcpStream) -> Conn {
         Conn {
             stream,
-            ip,
             rbuf: Vec::new(),
             discarding: false,
             readable: true,

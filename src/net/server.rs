@@ -44,6 +44,11 @@ const LINGER: Duration = Duration::from_secs(5);
 /// Lines queued within one turn before the dirty clients are written
 /// early (about 1.5 MB of queue entries): bounds the memory of a turn.
 const FLUSH_AFTER_LINES: usize = 65_536;
+/// A client whose own lines left this much output for it (a welcome
+/// burst, NAMES, WHO, LIST) is written at once, not at the end of the
+/// turn: its buffers are freed and reused by the next client instead of
+/// piling up for a whole turn of registrations.
+const FLUSH_OWN_AT: usize = 1024;
 /// How many slices one vectored write takes.
 const IOV_MAX: usize = 64;
 
@@ -116,11 +121,13 @@ impl Server {
         let worker = Worker::start(waker).map_err(|e| err("starting the worker thread", e))?;
         let config_path = config.path.clone();
         let now = Instant::now();
+        // Reserved, not touched: see `State::new`.
+        let room = config.limits.max_clients;
         Ok(Server {
             poll,
             listeners,
-            conns: Vec::new(),
-            state: State::new(config, crate::time::unix_millis()),
+            conns: Vec::with_capacity(room),
+            state: State::new(config, now, crate::time::unix_millis()),
             admission: Admission::default(),
             worker,
             signals,
@@ -306,7 +313,7 @@ impl Server {
             if self.conns.len() <= id {
                 self.conns.resize_with(id + 1, || None);
             }
-            let mut conn = Conn::new(stream, ip);
+            let mut conn = Conn::new(stream);
             conn.active = true;
             self.conns[id] = Some(conn);
             self.active.push(id);
@@ -336,6 +343,14 @@ impl Server {
             }
         }
         self.handle_lines(id, now);
+        if self
+            .state
+            .clients
+            .get(id)
+            .is_some_and(|c| !c.dead && c.sendq.len() >= FLUSH_OWN_AT)
+        {
+            self.flush(id);
+        }
     }
 
     /// Handles complete lines in the read buffer, fairly and within fakelag.
@@ -493,11 +508,16 @@ impl Server {
 
     /// Closes a connection and forgets its client (end of a turn only).
     fn close(&mut self, id: ClientId) {
+        // The address is the client's: a connection and its client are
+        // made together in `accept` and forgotten together here.
+        let ip = self.state.clients.get(id).map(|c| c.ip);
         if let Some(slot) = self.conns.get_mut(id) {
             if let Some(mut conn) = slot.take() {
                 let _ = conn.stream.shutdown(Shutdown::Both);
                 let _ = self.poll.registry().deregister(&mut conn.stream);
-                self.admission.release(conn.ip);
+                if let Some(ip) = ip {
+                    self.admission.release(ip);
+                }
             }
         }
         self.state.remove_client(id, "Connection closed");

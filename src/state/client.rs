@@ -2,12 +2,13 @@
 //! per-client timers and counters the server keeps for it.
 //!
 //! Plain data with small helpers; the behaviour lives in `handlers/`.
-//! Imports `proto` and `state::{sendq, fakelag}` only.
+//! Imports `state::{clock, sendq, fakelag, identity}` only.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
+use super::clock::Stamp;
 use super::fakelag::Fakelag;
+use super::identity::Identity;
 use super::sendq::SendQueue;
 
 /// A client's key in the client slab; equal to its connection's mio token.
@@ -78,10 +79,10 @@ pub struct Registration {
     pub user: bool,
     /// CAP LS/REQ started negotiation; registration waits for CAP END.
     pub cap_negotiating: bool,
-    /// The password sent with PASS, kept until it is checked at registration.
-    pub pass: Option<String>,
     /// A password check (PASS or OPER) is running on the worker thread.
     pub check_pending: bool,
+    /// The password sent with PASS, kept until it is checked at registration.
+    pub pass: Option<Box<str>>,
 }
 
 /// An operator's session.
@@ -95,54 +96,60 @@ pub struct OperSession {
     pub hidden: bool,
 }
 
-/// One client.
-pub struct Client {
-    /// Unique for the server's lifetime (a slot is reused, a serial is not).
-    pub serial: u64,
-    pub ip: IpAddr,
-    /// The host shown to others: a cloak, or an oper vhost.
-    pub host: String,
-    /// "*" until NICK is accepted.
-    pub nick: String,
-    /// The user name with its `~` (no ident lookup).
-    pub user: String,
-    pub realname: String,
-    pub registered: bool,
-    pub reg: Registration,
-    pub modes: UserModes,
+/// What most clients never have: an away message, pending invites, a
+/// MONITOR list. Boxed behind one pointer in `Client`, and dropped again
+/// when it is empty (`Client::tidy_extra`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Extra {
     pub away: Option<String>,
-    pub channels: Vec<ChanId>,
-    pub oper: Option<Box<OperSession>>,
     /// Channels (folded names) this client was invited to.
     pub invites: Vec<String>,
     /// Folded nicks this client MONITORs.
     pub monitoring: Vec<String>,
+}
+
+/// One client. Kept small: 10,000 idle clients should cost under 10 MB,
+/// so cold data is boxed (`oper`, `extra`) and the names share one
+/// allocation (`Identity`).
+pub struct Client {
+    /// Unique for the server's lifetime (a slot is reused, a serial is not).
+    pub serial: u64,
     /// IRCv3 capabilities (bits of `proto::caps`, filled by the IRCv3 issue).
     pub caps: u64,
-    /// `CAP LS 302` (or higher) was asked.
-    pub cap_version: u16,
-    /// Connected at (UNIX seconds), for WHOIS 317.
-    pub signon: u64,
-    /// Last PRIVMSG/NOTICE (for WHOIS idle).
-    pub last_message: Instant,
-    /// Last line of any kind received.
-    pub last_seen: Instant,
-    /// A PING was sent and not yet answered by any line.
-    pub ping_sent: bool,
-    pub connected_at: Instant,
-    pub sendq: SendQueue,
-    pub fakelag: Fakelag,
-    /// The client was quit; nothing more is read from or delivered to it.
-    pub dead: bool,
-    /// The local port it connected to.
-    pub local_port: u16,
     /// A stamp used to visit each client once while walking several channels.
     pub visit: u64,
+    /// Connected at (UNIX seconds), for WHOIS 317.
+    pub signon: u64,
+    /// nick ("*" until NICK is accepted), user (with its `~`: no ident
+    /// lookup), host (a cloak, or an oper vhost) and realname.
+    pub id: Identity,
+    pub channels: Vec<ChanId>,
+    pub oper: Option<Box<OperSession>>,
+    pub extra: Option<Box<Extra>>,
+    pub sendq: SendQueue,
+    pub fakelag: Fakelag,
+    /// Last PRIVMSG/NOTICE (for WHOIS idle).
+    pub last_message: Stamp,
+    /// Last line of any kind received.
+    pub last_seen: Stamp,
+    pub connected_at: Stamp,
     /// The deadline of this client's live entry in `State::timers`; an
-    /// entry for another time is stale.
-    pub timer_due: Option<Instant>,
+    /// entry for another time is stale. `Stamp(0)`: none.
+    pub timer_due: Stamp,
+    pub reg: Registration,
+    pub ip: IpAddr,
+    pub modes: UserModes,
+    pub registered: bool,
+    /// A PING was sent and not yet answered by any line.
+    pub ping_sent: bool,
+    /// The client was quit; nothing more is read from or delivered to it.
+    pub dead: bool,
     /// The LUSERS counters this client is counted in (`counts`).
     pub counted: u8,
+    /// `CAP LS 302` (or higher) was asked.
+    pub cap_version: u16,
+    /// The local port it connected to.
+    pub local_port: u16,
 }
 
 impl Client {
@@ -152,51 +159,108 @@ impl Client {
         host: String,
         local_port: u16,
         tls: bool,
-        now: Instant,
+        now: Stamp,
         unix: u64,
     ) -> Client {
         let mut modes = UserModes::default();
         modes.set(UserModes::TLS, tls);
         Client {
             serial,
-            ip,
-            host,
-            nick: "*".into(),
-            user: String::new(),
-            realname: String::new(),
-            registered: false,
-            reg: Registration::default(),
-            modes,
-            away: None,
+            caps: 0,
+            visit: 0,
+            signon: unix,
+            id: Identity::new("*", "", &host, ""),
             channels: Vec::new(),
             oper: None,
-            invites: Vec::new(),
-            monitoring: Vec::new(),
-            caps: 0,
-            cap_version: 0,
-            signon: unix,
-            last_message: now,
-            last_seen: now,
-            ping_sent: false,
-            connected_at: now,
+            extra: None,
             sendq: SendQueue::default(),
             fakelag: Fakelag::default(),
+            last_message: now,
+            last_seen: now,
+            connected_at: now,
+            timer_due: Stamp(0),
+            reg: Registration::default(),
+            ip,
+            modes,
+            registered: false,
+            ping_sent: false,
             dead: false,
-            local_port,
-            visit: 0,
-            timer_due: None,
             counted: 0,
+            cap_version: 0,
+            local_port,
         }
+    }
+
+    pub fn nick(&self) -> &str {
+        self.id.nick()
+    }
+
+    pub fn user(&self) -> &str {
+        self.id.user()
+    }
+
+    pub fn host(&self) -> &str {
+        self.id.host()
+    }
+
+    pub fn realname(&self) -> &str {
+        self.id.realname()
+    }
+
+    pub fn away(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.away.as_deref())
+    }
+
+    pub fn invites(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.invites)
+    }
+
+    pub fn monitoring(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.monitoring)
+    }
+
+    /// The cold fields, created on first use; call `tidy_extra` after a
+    /// change that may have emptied them.
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the cold fields once nothing is left in them.
+    pub fn tidy_extra(&mut self) {
+        if self
+            .extra
+            .as_deref()
+            .is_some_and(|e| *e == Extra::default())
+        {
+            self.extra = None;
+        } else if let Some(e) = self.extra.as_deref_mut() {
+            e.invites.shrink_to_fit();
+            e.monitoring.shrink_to_fit();
+        }
+    }
+
+    /// Joins channel `ch` in this client's own list, which grows by one
+    /// slot at a time: most clients are in a few channels, and a doubling
+    /// Vec would hold up to twice the room.
+    pub fn add_channel(&mut self, ch: ChanId) {
+        self.channels.reserve_exact(1);
+        self.channels.push(ch);
+    }
+
+    /// Leaves channel `ch` in this client's own list.
+    pub fn remove_channel(&mut self, ch: ChanId) {
+        self.channels.retain(|&c| c != ch);
+        self.channels.shrink_to_fit();
     }
 
     /// `nick!user@host`.
     pub fn mask(&self) -> String {
-        format!("{}!{}@{}", self.nick, self.user, self.host)
+        self.id.prefix().to_owned()
     }
 
     /// `nick!user@ip`, for ban matching against the real address.
     pub fn ip_mask(&self) -> String {
-        format!("{}!{}@{}", self.nick, self.user, self.ip)
+        format!("{}!{}@{}", self.nick(), self.user(), self.ip)
     }
 
     pub fn is_oper(&self) -> bool {
@@ -212,5 +276,47 @@ impl Client {
 
     pub fn has_cap(&self, bit: u64) -> bool {
         self.caps & bit != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The idle-memory target (issue #4: at most 1 KB per client, all
+    /// tables included) leaves the client record about a quarter of it.
+    #[test]
+    fn a_client_record_stays_small() {
+        assert!(
+            std::mem::size_of::<Client>() <= 256,
+            "{}",
+            std::mem::size_of::<Client>()
+        );
+        assert!(std::mem::size_of::<Option<Box<Extra>>>() == 8);
+    }
+
+    #[test]
+    fn cold_fields_are_freed_when_emptied() {
+        let mut c = Client::new(
+            1,
+            [127, 0, 0, 1].into(),
+            "h".into(),
+            6667,
+            false,
+            Stamp(5),
+            0,
+        );
+        assert!(c.extra.is_none() && c.away().is_none() && c.invites().is_empty());
+        c.extra_mut().invites.push("#a".into());
+        c.tidy_extra();
+        assert_eq!(c.invites(), ["#a"]);
+        c.extra_mut().invites.clear();
+        c.tidy_extra();
+        assert!(c.extra.is_none());
+        c.add_channel(3);
+        c.add_channel(4);
+        c.remove_channel(3);
+        assert_eq!(c.channels, [4]);
+        assert_eq!(c.channels.capacity(), 1);
     }
 }

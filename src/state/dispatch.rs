@@ -8,8 +8,10 @@
 
 use std::time::Instant;
 
+use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{channel, messaging, modes, monitor, oper, query, registration, user};
+use super::timers::Timers;
 use super::{ClientId, State};
 use crate::proto::line::{self, LineError};
 use crate::proto::numeric::*;
@@ -121,7 +123,7 @@ impl State {
         if c.dead {
             return;
         }
-        c.last_seen = now;
+        c.last_seen = self.clock.stamp(now);
         c.ping_sent = false;
         let stripped = line::strip_telnet(raw);
         let text = match line::check(&stripped) {
@@ -209,13 +211,15 @@ impl State {
 
     /// The earliest client deadline (for the poll timeout).
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.next()
+        self.timers.next().map(|t| self.clock.instant(t))
     }
 
     /// Gives client `id` its next deadline; an earlier entry becomes stale.
-    pub fn schedule_deadline(&mut self, id: ClientId, due: Instant) {
+    pub fn schedule_deadline(&mut self, id: ClientId, due: Stamp) {
         if let Some(c) = self.clients.get_mut(id) {
-            c.timer_due = Some(due);
+            // Stamp(0) means "none": a deadline is always after the epoch.
+            let due = due.max(Stamp(1));
+            c.timer_due = due;
             self.timers.schedule(due, id, c.serial);
         }
     }
@@ -227,21 +231,22 @@ impl State {
             self.timers.compact(|when, id, serial| {
                 clients
                     .get(id)
-                    .is_some_and(|c| c.serial == serial && c.timer_due == Some(when))
+                    .is_some_and(|c| Timers::same_serial(serial, c.serial) && c.timer_due == when)
             });
         }
     }
 
     /// Runs every client deadline due at `now`.
     pub fn run_timers(&mut self, now: Instant) {
+        let now = self.clock.stamp(now);
         while let Some((when, id, serial)) = self.timers.pop_due(now) {
             let Some(c) = self.clients.get_mut(id) else {
                 continue;
             };
-            if c.serial != serial || c.dead || c.timer_due != Some(when) {
+            if !Timers::same_serial(serial, c.serial) || c.dead || c.timer_due != when {
                 continue;
             }
-            c.timer_due = None;
+            c.timer_due = Stamp(0);
             let t = &self.config.timeouts;
             if !c.registered {
                 let due = c.connected_at + t.registration;
@@ -252,7 +257,7 @@ impl State {
                 }
                 continue;
             }
-            let idle = now.saturating_duration_since(c.last_seen);
+            let idle = now.since(c.last_seen);
             if idle >= t.ping_timeout {
                 let secs = t.ping_timeout.as_secs();
                 self.quit(id, &format!("Ping timeout: {secs} seconds"));

@@ -11,11 +11,13 @@
 pub mod channel;
 pub mod client;
 pub mod cloak;
+pub mod clock;
 pub mod counts;
 pub mod dispatch;
 pub mod error;
 pub mod fakelag;
 pub mod handlers;
+pub mod identity;
 pub mod sendq;
 pub mod timers;
 
@@ -104,7 +106,7 @@ pub struct State {
     pub clients: Slab<Client>,
     pub channels: Slab<Channel>,
     /// Folded nick → client (registered or with an accepted NICK).
-    pub nicks: HashMap<String, ClientId>,
+    pub nicks: HashMap<Box<str>, ClientId>,
     /// Folded channel name → channel.
     pub channel_names: HashMap<String, ChanId>,
     pub whowas: VecDeque<WhowasEntry>,
@@ -120,6 +122,8 @@ pub struct State {
     pub stats: Stats,
     /// When the server started (UNIX seconds).
     pub started: u64,
+    /// Converts the `Instant`s `net` passes into stored `Stamp`s.
+    pub clock: clock::Clock,
     /// The ISUPPORT lines' tokens, computed from the config.
     pub isupport: Vec<String>,
     /// The current wall clock (UNIX ms), set by `net` before each batch.
@@ -142,12 +146,20 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(config: Config, now_ms: u64) -> State {
+    /// A state for `config` at `now` (monotonic; the epoch of every
+    /// stored `Stamp`) and `now_ms` (UNIX milliseconds).
+    pub fn new(config: Config, now: Instant, now_ms: u64) -> State {
         let config = Rc::new(config);
         let isupport = handlers::registration::isupport_tokens(&config);
+        // The per-client tables that fill from the front are sized for
+        // `max-clients` up front: the room is only reserved (untouched
+        // pages cost no RSS), and a table that never grows leaves no freed
+        // old copies behind in the heap. Hash maps are not: they touch
+        // their whole table, so they grow with use.
+        let room = config.limits.max_clients;
         State {
             config,
-            clients: Slab::new(),
+            clients: Slab::with_capacity(room),
             channels: Slab::new(),
             nicks: HashMap::new(),
             channel_names: HashMap::new(),
@@ -156,9 +168,10 @@ impl State {
             dirty: Vec::new(),
             closing: Vec::new(),
             jobs: Vec::new(),
-            timers: timers::Timers::default(),
+            timers: timers::Timers::with_capacity(room),
             stats: Stats::default(),
             started: now_ms / 1000,
+            clock: clock::Clock::new(now),
             isupport,
             now_ms,
             next_serial: 1,
@@ -194,10 +207,11 @@ impl State {
         let serial = self.next_serial;
         self.next_serial += 1;
         let unix = self.now_secs();
+        let at = self.clock.stamp(now);
         let id = self
             .clients
-            .insert(Client::new(serial, ip, host, local_port, tls, now, unix));
-        self.schedule_deadline(id, now + self.config.timeouts.registration);
+            .insert(Client::new(serial, ip, host, local_port, tls, at, unix));
+        self.schedule_deadline(id, at + self.config.timeouts.registration);
         self.recount(id);
         id
     }
@@ -323,7 +337,7 @@ impl State {
             &mut buf,
             &self.config.server.name,
             num,
-            &c.nick,
+            c.nick(),
             middle,
             trailing,
         );
@@ -336,7 +350,7 @@ impl State {
         let nick = self
             .clients
             .get(id)
-            .map(|c| c.nick.clone())
+            .map(|c| c.nick().to_owned())
             .unwrap_or_default();
         self.send_from_server(id, "NOTICE", &[&nick], Some(text));
     }
@@ -439,7 +453,7 @@ impl State {
 
     /// The client using `nick`, if any.
     pub fn find_nick(&self, nick: &str) -> Option<ClientId> {
-        self.nicks.get(&casemap::fold(nick)).copied()
+        self.nicks.get(casemap::fold(nick).as_str()).copied()
     }
 
     /// The channel named `name`, if any.
@@ -498,7 +512,7 @@ impl State {
     /// Removes one member; an empty channel is destroyed.
     pub fn remove_member(&mut self, chan: ChanId, id: ClientId) {
         if let Some(c) = self.clients.get_mut(id) {
-            c.channels.retain(|&ch| ch != chan);
+            c.remove_channel(chan);
         }
         let Some(ch) = self.channels.get_mut(chan) else {
             return;
@@ -510,8 +524,8 @@ impl State {
             self.channels.remove(chan);
             // An invite is to this channel, not to a later one of the same name.
             for (_, c) in self.clients.iter_mut() {
-                if !c.invites.is_empty() {
-                    c.invites.retain(|i| *i != folded);
+                if let Some(e) = c.extra.as_deref_mut() {
+                    e.invites.retain(|i| *i != folded);
                 }
             }
         }
@@ -520,15 +534,15 @@ impl State {
     /// Drops the client's nick from the index and records WHOWAS.
     fn forget_nick(&mut self, id: ClientId) {
         let c = &self.clients[id];
-        if c.nick == "*" {
+        if c.nick() == "*" {
             return;
         }
-        let folded = casemap::fold(&c.nick);
-        if self.nicks.get(&folded) == Some(&id) {
-            self.nicks.remove(&folded);
+        let folded = casemap::fold(c.nick());
+        if self.nicks.get(folded.as_str()) == Some(&id) {
+            self.nicks.remove(folded.as_str());
         }
         if c.registered {
-            let nick = c.nick.clone();
+            let nick = c.nick().to_owned();
             self.record_whowas(id);
             handlers::monitor::notify(self, &nick, None);
         }
@@ -538,10 +552,10 @@ impl State {
     pub fn record_whowas(&mut self, id: ClientId) {
         let c = &self.clients[id];
         let entry = WhowasEntry {
-            nick: c.nick.clone(),
-            user: c.user.clone(),
-            host: c.host.clone(),
-            realname: c.realname.clone(),
+            nick: c.nick().to_owned(),
+            user: c.user().to_owned(),
+            host: c.host().to_owned(),
+            realname: c.realname().to_owned(),
             when: self.now_ms / 1000,
         };
         if self.whowas.len() >= crate::limits::WHOWAS_MAX {

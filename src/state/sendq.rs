@@ -12,8 +12,11 @@ use std::rc::Rc;
 
 /// Owned chunks grow to this size before a new one is started.
 const OWN_CHUNK: usize = 4096;
-/// Chunks the ring has room for when a queue starts to fill.
-const RING_FIRST: usize = 16;
+/// Chunks the ring has room for when a queue starts to fill. Small: in a
+/// busy turn (a burst of JOINs) thousands of clients get a ring at once,
+/// and the heap keeps the high-water mark of a turn; a busy queue doubles
+/// from here.
+const RING_FIRST: usize = 4;
 
 enum Chunk {
     Own(Vec<u8>),
@@ -34,15 +37,21 @@ impl Chunk {
 pub struct SendQueue {
     chunks: VecDeque<Chunk>,
     /// How much of the front chunk was already written.
-    head: usize,
-    /// Bytes queued in all (not yet written).
-    len: usize,
+    head: u32,
+    /// Bytes queued in all (not yet written). A u32 is plenty: the queue
+    /// is cut at `limits.sendq` (at most `SENDQ_MAX`, 64 MiB) plus one push.
+    len: u32,
+}
+
+/// A length as the queue counts it (saturating; see `SendQueue::len`).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl SendQueue {
     /// Bytes waiting.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -51,7 +60,7 @@ impl SendQueue {
 
     /// Appends bytes that belong to this client alone.
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        self.len += bytes.len();
+        self.len = self.len.saturating_add(count(bytes.len()));
         if let Some(Chunk::Own(v)) = self.chunks.back_mut() {
             if v.len() + bytes.len() <= OWN_CHUNK || v.len() < 256 {
                 v.extend_from_slice(bytes);
@@ -66,7 +75,7 @@ impl SendQueue {
 
     /// Appends a shared line (fan-out).
     pub fn push_shared(&mut self, line: &Rc<[u8]>) {
-        self.len += line.len();
+        self.len = self.len.saturating_add(count(line.len()));
         self.reserve_first();
         self.chunks.push_back(Chunk::Shared(Rc::clone(line)));
     }
@@ -83,7 +92,11 @@ impl SendQueue {
     pub fn slices<'a>(&'a self, out: &mut Vec<IoSlice<'a>>, max: usize) {
         for (i, c) in self.chunks.iter().take(max).enumerate() {
             let b = c.bytes();
-            out.push(IoSlice::new(if i == 0 { &b[self.head..] } else { b }));
+            out.push(IoSlice::new(if i == 0 {
+                &b[self.head as usize..]
+            } else {
+                b
+            }));
         }
     }
 
@@ -93,7 +106,7 @@ impl SendQueue {
         let mut n = 0;
         for (slot, (i, c)) in out.iter_mut().zip(self.chunks.iter().enumerate()) {
             let b = c.bytes();
-            *slot = IoSlice::new(if i == 0 { &b[self.head..] } else { b });
+            *slot = IoSlice::new(if i == 0 { &b[self.head as usize..] } else { b });
             n += 1;
         }
         n
@@ -101,18 +114,18 @@ impl SendQueue {
 
     /// Marks `n` bytes as written.
     pub fn consume(&mut self, mut n: usize) {
-        self.len -= n.min(self.len);
+        self.len -= count(n).min(self.len);
         while n > 0 {
             let Some(front) = self.chunks.front() else {
                 break;
             };
-            let left = front.bytes().len() - self.head;
+            let left = front.bytes().len() - self.head as usize;
             if n >= left {
                 n -= left;
                 self.head = 0;
                 self.chunks.pop_front();
             } else {
-                self.head += n;
+                self.head += count(n);
                 n = 0;
             }
         }

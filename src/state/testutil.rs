@@ -112,9 +112,10 @@ impl Harness {
     }
 
     pub fn with_config(cfg: Config) -> Harness {
+        let now = Instant::now();
         Harness {
-            s: State::new(cfg, 1_700_000_000_000),
-            now: Instant::now(),
+            s: State::new(cfg, now, 1_700_000_000_000),
+            now,
             next_ip: 1,
         }
     }
@@ -179,7 +180,7 @@ impl Harness {
             }
         };
         s.channels[chan].add(id, prefix_bits);
-        s.clients[id].channels.push(chan);
+        s.clients[id].add_channel(chan);
         chan
     }
 

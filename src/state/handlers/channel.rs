@@ -101,15 +101,18 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
     let folded = casemap::fold(&chan_name);
     s.channels[chan].add(id, given);
     let c = &mut s.clients[id];
-    c.channels.push(chan);
-    c.invites.retain(|f| *f != folded);
+    c.add_channel(chan);
+    if let Some(e) = c.extra.as_deref_mut() {
+        e.invites.retain(|f| *f != folded);
+    }
+    c.tidy_extra();
     let mask = c.mask();
     let line = s.shared_line(Some(&mask), "JOIN", &[&chan_name], None);
     s.send_to_channel(chan, &line, None);
     if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
         return Ok(());
     }
-    if let Some(away) = s.clients[id].away.clone() {
+    if let Some(away) = s.clients[id].away().map(str::to_owned) {
         announce_away(s, id, chan, &mask, &away);
     }
     // Ergo sends nothing about the topic on JOIN when none is set.
@@ -154,7 +157,7 @@ fn check_entry(s: &State, id: ClientId, chan: ChanId, key: &str) -> CmdResult {
     let folded = casemap::fold(&ch.name);
     let (mask, ip_mask) = (c.mask(), c.ip_mask());
     let masks = [mask.as_str(), ip_mask.as_str()];
-    let invited = c.invites.contains(&folded) || Channel::list_matches(&ch.invex, &masks);
+    let invited = c.invites().contains(&folded) || Channel::list_matches(&ch.invex, &masks);
     if ch.key.as_deref().is_some_and(|k| k != key) {
         return Err(cannot_join(ERR_BADCHANNELKEY, &ch.name, 'k'));
     }
@@ -217,7 +220,7 @@ pub fn send_names(s: &mut State, id: ClientId, chan: ChanId) {
             if uhnames {
                 item.push_str(&peer.mask());
             } else {
-                item.push_str(&peer.nick);
+                item.push_str(peer.nick());
             }
             items.push(item);
         }
@@ -226,7 +229,7 @@ pub fn send_names(s: &mut State, id: ClientId, chan: ChanId) {
     let symbol = if secret { "@" } else { "=" };
     // `:server 353 nick = #chan :` precedes the names on every line, and
     // the body must fit the 510 bytes before CR LF.
-    let fixed = 1 + s.server_name().len() + 5 + c.nick.len() + 3 + name.len() + 2;
+    let fixed = 1 + s.server_name().len() + 5 + c.nick().len() + 3 + name.len() + 2;
     let budget = (BODY_MAX - 2).saturating_sub(fixed);
     let mut line = String::new();
     for item in items {
@@ -298,7 +301,7 @@ pub fn topic(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResu
     }
     let text = cut(text, s.config.limits.topiclen);
     let c = &s.clients[id];
-    let (mask, nick) = (c.mask(), c.nick.clone());
+    let (mask, nick) = (c.mask(), c.nick().to_owned());
     let set_at = s.now_secs();
     let ch = &mut s.channels[chan];
     ch.topic = (!text.is_empty()).then(|| crate::state::channel::Topic {
@@ -393,8 +396,8 @@ pub fn invite(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRes
         return Err(CmdError::NotOnChannel(chan_name));
     };
     let peer = &s.clients[target];
-    let target_nick = peer.nick.clone();
-    let away = peer.away.clone();
+    let target_nick = peer.nick().to_owned();
+    let away = peer.away().map(str::to_owned);
     if ch.is_member(target) {
         return Err(CmdError::Numeric(
             ERR_USERONCHANNEL,
@@ -419,7 +422,7 @@ pub fn invite(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRes
         .map(|mb| mb.id)
         .collect();
     let folded = casemap::fold(&chan_name);
-    let invites = &mut s.clients[target].invites;
+    let invites = &mut s.clients[target].extra_mut().invites;
     if !invites.contains(&folded) {
         if invites.len() >= MAX_INVITES {
             invites.remove(0);
@@ -447,7 +450,7 @@ pub fn kick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
     }
     let reason = match m.params.get(2).copied().filter(|r| !r.is_empty()) {
         Some(r) => cut(r, s.config.limits.kicklen).to_string(),
-        None => s.clients[id].nick.clone(),
+        None => s.clients[id].nick().to_owned(),
     };
     for nick in m.param(1).split(',').filter(|n| !n.is_empty()) {
         if s.clients[id].dead {
@@ -478,7 +481,7 @@ fn kick_one(s: &mut State, id: ClientId, name: &str, nick: &str, reason: &str) -
         .find_nick(nick)
         .filter(|&t| s.clients[t].registered)
         .ok_or_else(|| CmdError::NoSuchNick(nick.to_string()))?;
-    let target_nick = s.clients[target].nick.clone();
+    let target_nick = s.clients[target].nick().to_owned();
     let Some(theirs) = ch.prefix_of(target) else {
         return Err(CmdError::UserNotInChannel(target_nick, chan_name));
     };
@@ -623,12 +626,12 @@ mod tests {
         let c = h.client("carol");
         h.line(a, "MODE #x +ibk carol sesame");
         h.line(a, "INVITE carol #x");
-        assert_eq!(h.s.clients[c].invites, ["#x"]);
+        assert_eq!(h.s.clients[c].invites(), ["#x"]);
         h.line(c, "JOIN #x");
         assert_has(&h.take(c), " 475 carol #x :Cannot join channel (+k)");
         h.line(c, "JOIN #x sesame");
         assert_has(&h.take(c), " JOIN #x");
-        assert!(h.s.clients[c].invites.is_empty(), "the invite is used up");
+        assert!(h.s.clients[c].invites().is_empty(), "the invite is used up");
         h.line(c, "PART #x");
         h.line(c, "JOIN #x sesame");
         assert_has(&h.take(c), " 473 carol #x :Cannot join channel (+i)");
@@ -862,7 +865,7 @@ mod tests {
         h.line(b, "CAP REQ invite-notify");
         h.line(a, "MODE #x +h bob");
         h.take(b);
-        h.s.clients[c].away = Some("lunch".into());
+        h.s.clients[c].extra_mut().away = Some("lunch".into());
         h.take(a);
         h.line(a, "INVITE Carol #x");
         let line = format!(":{} INVITE carol #x", mask(&h, a));
@@ -876,7 +879,7 @@ mod tests {
         assert_eq!(h.take(c), std::slice::from_ref(&line));
         assert_eq!(h.take(b), [line], "a halfop with invite-notify hears of it");
         h.line(a, "INVITE carol #x");
-        assert_eq!(h.s.clients[c].invites, ["#x"], "recorded once");
+        assert_eq!(h.s.clients[c].invites(), ["#x"], "recorded once");
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
             "No text to send".into(),
         ));
     }
-    s.clients[id].last_message = now;
+    s.clients[id].last_message = s.clock.stamp(now);
     for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
         if i >= MAX_TARGETS {
             if !notice {
@@ -153,8 +153,8 @@ fn to_nick(s: &mut State, id: ClientId, target: &str, text: &str, cmd: &str) -> 
     let mask = c.mask();
     let echo = c.has_cap(caps::ECHO_MESSAGE);
     let peer = &s.clients[to];
-    let to_nick = peer.nick.clone();
-    let away = peer.away.clone();
+    let to_nick = peer.nick().to_owned();
+    let away = peer.away().map(str::to_owned);
     s.send_line(to, Some(&mask), cmd, &[&to_nick], Some(text));
     if echo {
         s.send_line(id, Some(&mask), cmd, &[&to_nick], Some(text));

@@ -333,7 +333,7 @@ fn channel_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
                     s.reply_error(id, &CmdError::NoSuchNick(nick.to_string()));
                     continue;
                 };
-                let target_nick = s.clients[target].nick.clone();
+                let target_nick = s.clients[target].nick().to_owned();
                 let ch = &mut s.channels[chan];
                 let Some(before) = ch.prefix_of(target) else {
                     s.reply_error(
@@ -447,7 +447,7 @@ fn user_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
         s.numeric(id, ERR_UMODEUNKNOWNFLAG, &[], "Unknown MODE flag");
     }
     let c = &s.clients[id];
-    let nick = c.nick.clone();
+    let nick = c.nick().to_owned();
     if applied.is_empty() {
         // Ergo answers a query, or a line that changed nothing, with 221.
         let modes = c.modes.to_mode_string();
@@ -645,7 +645,7 @@ mod tests {
     #[test]
     fn a_host_ban_survives_a_nick_change() {
         let (mut h, a, b, _c, _) = trio();
-        let host = h.s.clients[b].host.clone();
+        let host = h.s.clients[b].host().to_owned();
         h.line(a, &format!("MODE #x +b *!*@{host}"));
         h.line(b, "PRIVMSG #x :hi");
         assert_has(

@@ -26,10 +26,10 @@ pub fn monitor(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
             for (i, t) in targets.iter().enumerate() {
                 let folded = casemap::fold(t);
                 let c = &mut s.clients[id];
-                if c.monitoring.contains(&folded) {
+                if c.monitoring().contains(&folded) {
                     continue;
                 }
-                if c.monitoring.len() >= MAX_MONITOR {
+                if c.monitoring().len() >= MAX_MONITOR {
                     let rest = targets[i..].join(",");
                     s.numeric(
                         id,
@@ -39,7 +39,7 @@ pub fn monitor(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
                     );
                     break;
                 }
-                c.monitoring.push(folded.clone());
+                c.extra_mut().monitoring.push(folded.clone());
                 s.monitors.entry(folded.clone()).or_default().push(id);
                 match s.find_nick(t).filter(|&o| s.clients[o].registered) {
                     Some(o) => online.push(s.clients[o].mask()),
@@ -52,23 +52,27 @@ pub fn monitor(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
         "-" => {
             for t in &targets {
                 let folded = casemap::fold(t);
-                s.clients[id].monitoring.retain(|n| *n != folded);
+                let c = &mut s.clients[id];
+                if let Some(e) = c.extra.as_deref_mut() {
+                    e.monitoring.retain(|n| *n != folded);
+                }
+                c.tidy_extra();
                 unwatch(s, &folded, id);
             }
         }
         "C" | "c" => forget_client(s, id),
         "L" | "l" => {
-            let list: Vec<String> = s.clients[id].monitoring.clone();
+            let list: Vec<String> = s.clients[id].monitoring().to_vec();
             send_list(s, id, RPL_MONLIST, &list);
             s.numeric(id, RPL_ENDOFMONLIST, &[], "End of MONITOR list");
         }
         "S" | "s" => {
-            let list = s.clients[id].monitoring.clone();
+            let list = s.clients[id].monitoring().to_vec();
             let (mut online, mut offline) = (Vec::new(), Vec::new());
             for folded in list {
                 match s
                     .nicks
-                    .get(&folded)
+                    .get(folded.as_str())
                     .copied()
                     .filter(|&o| s.clients[o].registered)
                 {
@@ -113,7 +117,13 @@ fn unwatch(s: &mut State, folded: &str, id: ClientId) {
 
 /// Drops every MONITOR entry of a client (MONITOR C, or it quit).
 pub fn forget_client(s: &mut State, id: ClientId) {
-    let list = std::mem::take(&mut s.clients[id].monitoring);
+    let c = &mut s.clients[id];
+    let list = c
+        .extra
+        .as_deref_mut()
+        .map(|e| std::mem::take(&mut e.monitoring))
+        .unwrap_or_default();
+    c.tidy_extra();
     for folded in list {
         unwatch(s, &folded, id);
     }

@@ -117,11 +117,11 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
             }
         }
     }
-    let vhost = block.vhost.clone().filter(|v| *v != c.host);
+    let vhost = block.vhost.clone().filter(|v| *v != c.host());
     if let Some(v) = &vhost {
-        c.host = v.clone();
+        c.id.set_host(v);
     }
-    let nick = c.nick.clone();
+    let nick = c.nick().to_owned();
     let new_mask = c.mask();
     s.numeric(id, RPL_YOUREOPER, &[], "You are now an IRC operator");
     let mut change = String::new();
@@ -158,8 +158,8 @@ pub fn kill(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
     let Some(victim) = s.find_nick(target).filter(|&v| !s.clients[v].dead) else {
         return Err(CmdError::NoSuchNick(target.to_string()));
     };
-    let killer = s.clients[id].nick.clone();
-    let victim_nick = s.clients[victim].nick.clone();
+    let killer = s.clients[id].nick().to_owned();
+    let victim_nick = s.clients[victim].nick().to_owned();
     let reason = m.param(1);
     let (quit_reason, notice) = if reason.is_empty() {
         (
@@ -218,7 +218,7 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
     // answer it only if it is still an oper.
     let by = by.filter(|&b| s.clients.get(b).is_some_and(|c| c.is_oper() && !c.dead));
     let who = match by {
-        Some(b) => s.clients[b].nick.clone(),
+        Some(b) => s.clients[b].nick().to_owned(),
         None => "SIGHUP".to_string(),
     };
     match result {
@@ -289,7 +289,7 @@ mod tests {
             ]
         );
         let c = &h.s.clients[a];
-        assert_eq!(c.host, "staff");
+        assert_eq!(c.host(), "staff");
         assert!(c.modes.has(UserModes::OPER) && c.modes.has(UserModes::WALLOPS));
         let o = c.oper.as_ref().unwrap();
         assert_eq!(o.class, "server-admin");

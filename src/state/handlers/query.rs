@@ -226,7 +226,7 @@ fn who_reply(
     let c = &s.clients[t];
     // Flags: H/G, `*` for a (visible) oper, the member prefix, then B for a
     // bot, the order Modern IRC gives and Ergo writes.
-    let mut flags = String::from(if c.away.is_some() { "G" } else { "H" });
+    let mut flags = String::from(if c.away().is_some() { "G" } else { "H" });
     if visible_oper(asker.is_oper(), c).is_some() {
         flags.push('*');
     }
@@ -245,14 +245,14 @@ fn who_reply(
     if !q.whox {
         let middle = [
             chan_name.as_str(),
-            &c.user,
-            &c.host,
+            c.user(),
+            c.host(),
             &server,
-            &c.nick,
+            c.nick(),
             &flags,
         ]
         .map(String::from);
-        let trailing = format!("0 {}", c.realname);
+        let trailing = format!("0 {}", c.realname());
         let middle: Vec<&str> = middle.iter().map(String::as_str).collect();
         s.numeric(id, RPL_WHOREPLY, &middle, &trailing);
         return;
@@ -265,23 +265,25 @@ fn who_reply(
         params.push(match f {
             b't' => q.token.clone(),
             b'c' => chan_name.clone(),
-            b'u' => c.user.clone(),
+            b'u' => c.user().to_owned(),
             b'i' if sees_ip(s, id, t) => c.ip.to_string(),
             b'i' => HIDDEN_IP.to_string(),
-            b'h' => c.host.clone(),
+            b'h' => c.host().to_owned(),
             b's' => server.clone(),
-            b'n' => c.nick.clone(),
+            b'n' => c.nick().to_owned(),
             b'f' => flags.clone(),
             b'd' => "0".to_string(),
-            b'l' => now
-                .saturating_duration_since(c.last_message)
+            b'l' => s
+                .clock
+                .stamp(now)
+                .since(c.last_message)
                 .as_secs()
                 .to_string(),
             // No accounts yet: WHOX writes "0" for "not logged in".
             b'a' => "0".to_string(),
             // Channel op levels do not exist (Ergo writes `*` too).
             b'o' => "*".to_string(),
-            _ => c.realname.clone(),
+            _ => c.realname().to_owned(),
         });
     }
     // The real name, when asked for, is last (fixed order) and may hold
@@ -318,8 +320,12 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
     let asker_oper = asker.is_oper();
     let multi = asker.has_cap(caps::MULTI_PREFIX);
     let c = &s.clients[t];
-    let nick = c.nick.clone();
-    let (user, host, realname) = (c.user.clone(), c.host.clone(), c.realname.clone());
+    let nick = c.nick().to_owned();
+    let (user, host, realname) = (
+        c.user().to_owned(),
+        c.host().to_owned(),
+        c.realname().to_owned(),
+    );
     // Channels: all of them to opers and to the client itself; otherwise a
     // secret channel, or any channel of an invisible user, only when the
     // asker is on it too (Ergo's rule).
@@ -337,7 +343,7 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
             Some(format!("{}{}", member_prefix(bits, multi), ch.name))
         })
         .collect();
-    let away = c.away.clone();
+    let away = c.away().map(str::to_owned);
     let oper_line = visible_oper(asker_oper, c).map(|o| {
         o.whois_line
             .clone()
@@ -346,8 +352,10 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
     let bot = c.modes.has(UserModes::BOT);
     let tls = c.modes.has(UserModes::TLS);
     let actual = sees_ip(s, id, t).then(|| c.ip.to_string());
-    let idle = now
-        .saturating_duration_since(c.last_message)
+    let idle = s
+        .clock
+        .stamp(now)
+        .since(c.last_message)
         .as_secs()
         .to_string();
     let signon = c.signon.to_string();
@@ -455,7 +463,7 @@ pub fn ison(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
         let Some(t) = find_user(s, nick) else {
             continue;
         };
-        let current = &s.clients[t].nick;
+        let current = s.clients[t].nick();
         if online.len() + 1 + current.len() > TEXT_BUDGET {
             break;
         }
@@ -495,8 +503,13 @@ pub fn userhost(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdR
         } else {
             ""
         };
-        let away = if c.away.is_some() { '-' } else { '+' };
-        words.push(format!("{}{oper}={away}{}@{}", c.nick, c.user, c.host));
+        let away = if c.away().is_some() { '-' } else { '+' };
+        words.push(format!(
+            "{}{oper}={away}{}@{}",
+            c.nick(),
+            c.user(),
+            c.host()
+        ));
     }
     for line in word_lines(&words) {
         s.numeric(id, RPL_USERHOST, &[], &line);
@@ -766,7 +779,7 @@ mod tests {
     use crate::state::testutil::{assert_has, assert_lacks, Harness};
 
     fn host(h: &Harness, id: ClientId) -> String {
-        h.s.clients[id].host.clone()
+        h.s.clients[id].host().to_owned()
     }
 
     fn ip(h: &Harness, id: ClientId) -> String {
@@ -780,7 +793,7 @@ mod tests {
         let b = h.client("bob");
         h.put_in(a, "#pi", prefix::OP | prefix::VOICE);
         h.put_in(b, "#pi", 0);
-        h.s.clients[b].away = Some("lunch".into());
+        h.s.clients[b].extra_mut().away = Some("lunch".into());
         h.s.clients[b].modes.set(UserModes::BOT, true);
         h.line(a, "WHO #pi");
         let (ha, hb) = (host(&h, a), host(&h, b));

@@ -22,7 +22,7 @@ pub fn pass(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
     if c.registered {
         return Err(CmdError::AlreadyRegistered);
     }
-    c.reg.pass = Some(m.param(0).to_string());
+    c.reg.pass = Some(m.param(0).into());
     Ok(())
 }
 
@@ -44,7 +44,7 @@ pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
         ));
     }
     let folded = casemap::fold(new);
-    if let Some(&other) = s.nicks.get(&folded) {
+    if let Some(&other) = s.nicks.get(folded.as_str()) {
         if other != id {
             return Err(CmdError::Numeric(
                 ERR_NICKNAMEINUSE,
@@ -54,17 +54,17 @@ pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
         }
     }
     let c = &s.clients[id];
-    if c.nick == new {
+    if c.nick() == new {
         return Ok(());
     }
     if !c.registered {
-        let old = casemap::fold(&c.nick);
-        if s.nicks.get(&old) == Some(&id) {
-            s.nicks.remove(&old);
+        let old = casemap::fold(c.nick());
+        if s.nicks.get(old.as_str()) == Some(&id) {
+            s.nicks.remove(old.as_str());
         }
-        s.nicks.insert(folded, id);
+        s.nicks.insert(folded.into(), id);
         let c = &mut s.clients[id];
-        c.nick = new.to_string();
+        c.id.set_nick(new);
         c.reg.nick = true;
         try_register(s, id);
         return Ok(());
@@ -77,17 +77,17 @@ pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 /// WHOWAS, MONITOR.
 pub fn change_nick(s: &mut State, id: ClientId, new: &str) {
     let mask = s.clients[id].mask();
-    let old_nick = s.clients[id].nick.clone();
+    let old_nick = s.clients[id].nick().to_owned();
     let old_folded = casemap::fold(&old_nick);
     let new_folded = casemap::fold(new);
     let line = s.shared_line(Some(&mask), "NICK", &[], Some(new));
     s.send_to_common(id, &line, true);
     s.record_whowas(id);
-    if s.nicks.get(&old_folded) == Some(&id) {
-        s.nicks.remove(&old_folded);
+    if s.nicks.get(old_folded.as_str()) == Some(&id) {
+        s.nicks.remove(old_folded.as_str());
     }
-    s.nicks.insert(new_folded.clone(), id);
-    s.clients[id].nick = new.to_string();
+    s.nicks.insert(new_folded.clone().into(), id);
+    s.clients[id].id.set_nick(new);
     if old_folded != new_folded {
         monitor::notify(s, &old_nick, None);
         monitor::notify(s, new, Some(id));
@@ -103,8 +103,9 @@ pub fn user(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
     let Some(user) = casemap::clean_user(m.param(0), USERLEN) else {
         return Err(CmdError::NeedMoreParams("USER"));
     };
-    c.user = format!("~{user}");
-    c.realname = m.param(3).chars().take(REALNAME_MAX).collect();
+    c.id.set_user(&format!("~{user}"));
+    let realname: String = m.param(3).chars().take(REALNAME_MAX).collect();
+    c.id.set_realname(&realname);
     c.reg.user = true;
     try_register(s, id);
     Ok(())
@@ -113,7 +114,7 @@ pub fn user(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 /// `CAP LS [version]` | `CAP LIST` | `CAP REQ :<caps>` | `CAP END`
 pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
     let sub = m.param(0).to_ascii_uppercase();
-    let nick = s.clients[id].nick.clone();
+    let nick = s.clients[id].nick().to_owned();
     let server = s.config.server.name.clone();
     match sub.as_str() {
         "LS" => {
@@ -260,7 +261,7 @@ pub fn try_register(s: &mut State, id: ClientId) {
             s.quit(id, "Bad password");
             return;
         };
-        s.verify_password(id, hash, password, Purpose::ServerPass);
+        s.verify_password(id, hash, password.into(), Purpose::ServerPass);
         return;
     }
     complete_registration(s, id);
@@ -279,13 +280,14 @@ pub fn server_pass_checked(s: &mut State, id: ClientId, ok: bool) {
 /// Registers the client and sends the welcome burst.
 fn complete_registration(s: &mut State, id: ClientId) {
     // The nick may have been taken while a password check ran.
-    let folded = casemap::fold(&s.clients[id].nick);
-    match s.nicks.get(&folded) {
+    let folded = casemap::fold(s.clients[id].nick());
+    match s.nicks.get(folded.as_str()) {
         Some(&other) if other != id => {
+            let nick = s.clients[id].nick().to_owned();
             s.numeric(
                 id,
                 ERR_NICKNAMEINUSE,
-                &[&s.clients[id].nick.clone()],
+                &[&nick],
                 "Nickname is already in use",
             );
             s.clients[id].reg.nick = false;
@@ -298,7 +300,7 @@ fn complete_registration(s: &mut State, id: ClientId) {
         .set(crate::state::client::UserModes::INVISIBLE, true);
     s.mark_registered(id);
     let cfg = Rc::clone(&s.config);
-    let nick = s.clients[id].nick.clone();
+    let nick = s.clients[id].nick().to_owned();
     let name = &cfg.server.name;
     s.numeric(
         id,
@@ -332,7 +334,7 @@ fn complete_registration(s: &mut State, id: ClientId) {
     s.numeric_opt(id, RPL_UMODEIS, &[&modes], None);
     let due = s.clients[id].last_seen + cfg.timeouts.ping;
     s.schedule_deadline(id, due);
-    let nick = s.clients[id].nick.clone();
+    let nick = s.clients[id].nick().to_owned();
     monitor::notify(s, &nick, Some(id));
 }
 
@@ -454,7 +456,7 @@ pub fn send_motd(s: &mut State, id: ClientId) {
         &format!("- {} Message of the day - ", cfg.server.name),
     );
     let mut buf = Vec::with_capacity(lines.len() * 64);
-    let nick = s.clients[id].nick.clone();
+    let nick = s.clients[id].nick().to_owned();
     for l in lines {
         write::numeric(
             &mut buf,
@@ -516,7 +518,7 @@ mod tests {
         assert_has(&h.take(b), " 431 * :No nickname given");
         h.line(a, "NICK ALICE");
         assert_has(&h.take(a), ":alice!~alice@");
-        assert_eq!(h.s.clients[a].nick, "ALICE");
+        assert_eq!(h.s.clients[a].nick(), "ALICE");
     }
 
     #[test]
@@ -570,7 +572,7 @@ mod tests {
         let live = |h: &Harness| {
             h.s.clients
                 .iter()
-                .filter(|(_, c)| c.timer_due.is_some())
+                .filter(|(_, c)| c.timer_due != crate::state::clock::Stamp(0))
                 .count()
         };
         assert_eq!(live(&h), 300);

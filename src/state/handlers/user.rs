@@ -44,7 +44,9 @@ fn tell_peers(
 pub fn away(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
     let text = cut(m.param(0), s.config.limits.awaylen);
     let new = (!text.is_empty()).then(|| text.to_string());
-    let old = std::mem::replace(&mut s.clients[id].away, new.clone());
+    let c = &mut s.clients[id];
+    let old = std::mem::replace(&mut c.extra_mut().away, new.clone());
+    c.tidy_extra();
     match &new {
         Some(_) => s.numeric(id, RPL_NOWAWAY, &[], "You have been marked as being away"),
         None => s.numeric(
@@ -83,7 +85,7 @@ pub fn setname(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
             "Realname is not valid".into(),
         ));
     }
-    s.clients[id].realname = realname.clone();
+    s.clients[id].id.set_realname(&realname);
     tell_peers(s, id, caps::SETNAME, "SETNAME", Some(&realname), true);
     Ok(())
 }
@@ -102,13 +104,13 @@ mod tests {
             h.take(a),
             [":pico.test 306 alice :You have been marked as being away"]
         );
-        assert_eq!(h.s.clients[a].away.as_deref(), Some("at lunch"));
+        assert_eq!(h.s.clients[a].away(), Some("at lunch"));
         h.line(a, "AWAY");
         assert_eq!(
             h.take(a),
             [":pico.test 305 alice :You are no longer marked as being away"]
         );
-        assert_eq!(h.s.clients[a].away, None);
+        assert_eq!(h.s.clients[a].away(), None);
         h.line(a, "AWAY :");
         assert_eq!(
             h.take(a),
@@ -123,11 +125,7 @@ mod tests {
         let mut h = Harness::with_config(cfg);
         let a = h.client("alice");
         h.line(a, "AWAY :abcdéfgh");
-        assert_eq!(
-            h.s.clients[a].away.as_deref(),
-            Some("abcd"),
-            "é does not fit whole"
-        );
+        assert_eq!(h.s.clients[a].away(), Some("abcd"), "é does not fit whole");
         let b = h.client("bob");
         h.line(b, "PRIVMSG alice :hi");
         assert_eq!(h.take(b), [":pico.test 301 bob alice :abcd"]);
@@ -176,14 +174,14 @@ mod tests {
         assert_eq!(h.take(a), std::slice::from_ref(&line));
         assert_eq!(h.take(b), [line]);
         assert!(h.take(c).is_empty());
-        assert_eq!(h.s.clients[a].realname, "Alice Liddell");
+        assert_eq!(h.s.clients[a].realname(), "Alice Liddell");
         // Without the colon, the words are joined (Ergo's workaround).
         h.line(a, "SETNAME Jane Doe");
-        assert_eq!(h.s.clients[a].realname, "Jane Doe");
+        assert_eq!(h.s.clients[a].realname(), "Jane Doe");
         h.take(a);
         let long = "x".repeat(crate::limits::REALNAME_MAX + 10);
         h.line(a, &format!("SETNAME :{long}"));
-        assert_eq!(h.s.clients[a].realname.len(), crate::limits::REALNAME_MAX);
+        assert_eq!(h.s.clients[a].realname().len(), crate::limits::REALNAME_MAX);
     }
 
     #[test]
@@ -195,7 +193,7 @@ mod tests {
             h.take(a),
             [":pico.test FAIL SETNAME INVALID_REALNAME :Realname is not valid"]
         );
-        assert_eq!(h.s.clients[a].realname, "alice real");
+        assert_eq!(h.s.clients[a].realname(), "alice real");
         h.line(a, "SETNAME");
         assert_eq!(
             h.take(a),
