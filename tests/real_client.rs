@@ -207,9 +207,18 @@ fn pump(mut from: TcpStream, mut to: TcpStream, dir: &str, log: &Mutex<Vec<Strin
         while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=pos).collect();
             let text = String::from_utf8_lossy(&line);
-            log.lock()
-                .expect("tap log")
-                .push(format!("{dir}{}", text.trim_end_matches(['\r', '\n'])));
+            let text = text.trim_end_matches(['\r', '\n']);
+            // IRCv3 tags (irssi asks for server-time) are logged apart, so
+            // the checks below read the lines as RFC 1459 has them.
+            let (tags, body) = match text.strip_prefix('@') {
+                Some(rest) => rest.split_once(' ').unwrap_or((rest, "")),
+                None => ("", text),
+            };
+            let mut log = log.lock().expect("tap log");
+            if !tags.is_empty() {
+                log.push(format!("{dir}tags {tags}"));
+            }
+            log.push(format!("{dir}{body}"));
         }
         if to.write_all(&chunk[..n]).is_err() {
             break;
@@ -391,5 +400,18 @@ fn irssi_joins_and_talks_with_a_raw_client() {
     );
     for bad in [" 421 ", " 461 "] {
         assert!(!wire.iter().any(|l| l.contains(bad)), "{bad}: {wire:#?}");
+    }
+    // irssi asks for server-time; from its ACK on, lines carry `time`.
+    let acked = at(&|l| {
+        l.starts_with("<< :pico.test CAP ") && l.contains(" ACK ") && l.contains("server-time")
+    });
+    if let Some(acked) = acked {
+        let timed = wire[acked..]
+            .iter()
+            .filter(|l| l.starts_with("<< tags time="))
+            .count();
+        assert!(timed > 10, "{wire:#?}");
+    } else {
+        eprintln!("note: this irssi did not ask for server-time");
     }
 }

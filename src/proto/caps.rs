@@ -18,12 +18,23 @@ pub const AWAY_NOTIFY: u64 = 1 << 3;
 pub const INVITE_NOTIFY: u64 = 1 << 4;
 pub const SETNAME: u64 = 1 << 5;
 pub const ECHO_MESSAGE: u64 = 1 << 6;
+pub const MESSAGE_TAGS: u64 = 1 << 7;
+pub const SERVER_TIME: u64 = 1 << 8;
+pub const BATCH: u64 = 1 << 9;
+pub const LABELED_RESPONSE: u64 = 1 << 10;
+/// Advertised with accounts (issue #7); the tag plumbing is here.
+pub const ACCOUNT_TAG: u64 = 1 << 11;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
     Cap {
         bit: AWAY_NOTIFY,
         name: "away-notify",
+        value: None,
+    },
+    Cap {
+        bit: BATCH,
+        name: "batch",
         value: None,
     },
     Cap {
@@ -42,8 +53,23 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: LABELED_RESPONSE,
+        name: "labeled-response",
+        value: None,
+    },
+    Cap {
+        bit: MESSAGE_TAGS,
+        name: "message-tags",
+        value: None,
+    },
+    Cap {
         bit: MULTI_PREFIX,
         name: "multi-prefix",
+        value: None,
+    },
+    Cap {
+        bit: SERVER_TIME,
+        name: "server-time",
         value: None,
     },
     Cap {

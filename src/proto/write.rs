@@ -205,7 +205,49 @@ fn truncate_body(out: &mut Vec<u8>, start: usize) {
     out.truncate(end);
 }
 
-/// Appends a tag section `@k=v;k2 ` built from already-escaped pairs.
+/// Appends a tag section `@k=v;k2 ` from pairs whose values are already
+/// in wire form (escaped, or needing no escapes: times, ids, labels as
+/// the client sent them).
+pub fn raw_tags(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
+    if pairs.is_empty() {
+        return;
+    }
+    out.push(b'@');
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        out.extend_from_slice(k.as_bytes());
+        if !v.is_empty() {
+            out.push(b'=');
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+    out.push(b' ');
+}
+
+/// Appends `line` (one serialized line) to `out` with one more tag, put
+/// first in its tag section; `value` is in wire form.
+pub fn add_raw_tag(line: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
+    out.push(b'@');
+    out.extend_from_slice(key.as_bytes());
+    if !value.is_empty() {
+        out.push(b'=');
+        out.extend_from_slice(value.as_bytes());
+    }
+    match line.strip_prefix(b"@") {
+        Some(rest) => {
+            out.push(b';');
+            out.extend_from_slice(rest);
+        }
+        None => {
+            out.push(b' ');
+            out.extend_from_slice(line);
+        }
+    }
+}
+
+/// Appends a tag section `@k=v;k2 `, escaping each value.
 pub fn tags(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
     if pairs.is_empty() {
         return;

@@ -11,11 +11,12 @@ use std::time::Instant;
 use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{channel, messaging, modes, monitor, oper, query, registration, user};
+use super::labels;
 use super::timers::Timers;
 use super::{ClientId, State};
 use crate::proto::line::{self, LineError};
 use crate::proto::numeric::*;
-use crate::proto::Message;
+use crate::proto::{caps, Message};
 
 /// A command handler: the client, its parsed line, the time.
 pub type Handler = fn(&mut State, ClientId, &Message, Instant) -> CmdResult;
@@ -87,6 +88,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd("QUIT", registration::quit, 0, true),
     oper_cmd("REHASH", oper::rehash, 0, "rehash"),
     cmd("SETNAME", user::setname, 1, false),
+    cmd("TAGMSG", messaging::tagmsg, 0, false),
     cmd("TIME", query::time, 0, false),
     cmd("TOPIC", channel::topic, 1, false),
     cmd("USER", registration::user, 4, true),
@@ -133,12 +135,24 @@ impl State {
         let Ok(msg) = Message::parse(text) else {
             return; // an empty line is ignored, as every server does
         };
-        let Some(spec) = lookup(msg.command) else {
-            let cmd = msg.command.to_ascii_uppercase();
-            return self.reply_error(id, &CmdError::UnknownCommand(cmd));
-        };
-        if let Err(e) = self.check_and_run(spec, id, &msg, now) {
-            self.reply_error(id, &e);
+        let label = msg.tag("label").filter(|l| labels::valid_label(l));
+        let labeled = label.is_some() && self.clients[id].has_cap(caps::LABELED_RESPONSE);
+        if let (true, Some(label)) = (labeled, label) {
+            self.begin_label(id, label);
+        }
+        match lookup(msg.command) {
+            None => {
+                let cmd = msg.command.to_ascii_uppercase();
+                self.reply_error(id, &CmdError::UnknownCommand(cmd));
+            }
+            Some(spec) => {
+                if let Err(e) = self.check_and_run(spec, id, &msg, now) {
+                    self.reply_error(id, &e);
+                }
+            }
+        }
+        if labeled {
+            self.end_label();
         }
         // A command changes at most its sender's modes or oper session.
         self.recount(id);

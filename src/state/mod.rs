@@ -15,9 +15,11 @@ pub mod clock;
 pub mod counts;
 pub mod dispatch;
 pub mod error;
+pub mod event;
 pub mod fakelag;
 pub mod handlers;
 pub mod identity;
+pub mod labels;
 pub mod sendq;
 pub mod timers;
 
@@ -29,7 +31,7 @@ use std::time::Instant;
 use slab::Slab;
 
 use crate::config::Config;
-use crate::proto::{casemap, write};
+use crate::proto::{caps, casemap, write};
 use channel::Channel;
 pub use client::{ChanId, Client, ClientId};
 use error::{CmdError, Described};
@@ -122,6 +124,8 @@ pub struct State {
     pub stats: Stats,
     /// When the server started (UNIX seconds).
     pub started: u64,
+    /// When the server started (UNIX milliseconds; leads every `msgid`).
+    started_ms: u64,
     /// Converts the `Instant`s `net` passes into stored `Stamp`s.
     pub clock: clock::Clock,
     /// The ISUPPORT lines' tokens, computed from the config.
@@ -143,6 +147,13 @@ pub struct State {
     pub rehash_requested: Option<ClientId>,
     /// Set when the loop should stop (tests, DIE in the future).
     pub shutdown_requested: bool,
+    /// The response of a labeled command being handled (labeled-response):
+    /// its client's lines are held here until the command ends.
+    capture: Option<labels::Capture>,
+    /// `time` tag text for `now_ms`, formatted at most once per millisecond.
+    time_text: (u64, String),
+    /// Counter behind `msgid`s and batch references.
+    msg_seq: u64,
 }
 
 impl State {
@@ -171,6 +182,7 @@ impl State {
             timers: timers::Timers::with_capacity(room),
             stats: Stats::default(),
             started: now_ms / 1000,
+            started_ms: now_ms,
             clock: clock::Clock::new(now),
             isupport,
             now_ms,
@@ -182,6 +194,9 @@ impl State {
             counts: counts::Counts::default(),
             rehash_requested: None,
             shutdown_requested: false,
+            capture: None,
+            time_text: (u64::MAX, String::new()),
+            msg_seq: 0,
         }
     }
 
@@ -255,13 +270,42 @@ impl State {
 
     // ----- output -------------------------------------------------------
 
-    /// Queues raw line bytes for one client, enforcing its sendq.
+    /// Queues server lines (one or more, each ending in CR LF) for one
+    /// client, enforcing its sendq. A `server-time` client gets a `time`
+    /// tag on each; during a labeled command its lines are held for the
+    /// labeled response instead.
     pub fn send_bytes(&mut self, id: ClientId, bytes: &[u8]) {
-        self.enqueue(id, |q| q.push_bytes(bytes));
+        let Some(c) = self.clients.get(id) else {
+            return;
+        };
+        if c.dead {
+            return;
+        }
+        let timed = c.has_cap(caps::SERVER_TIME);
+        let held = self.capture.as_ref().is_some_and(|cap| cap.client == id);
+        if !timed && !held {
+            return self.enqueue(id, |q| q.push_bytes(bytes));
+        }
+        let time = timed.then(|| self.time_text().to_owned());
+        let mut buf = Vec::with_capacity(bytes.len() + 40);
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            match &time {
+                Some(t) => write::add_raw_tag(line, "time", t, &mut buf),
+                None => buf.extend_from_slice(line),
+            }
+        }
+        match self.capture.as_mut().filter(|cap| cap.client == id) {
+            Some(cap) => cap.hold(&buf),
+            None => self.enqueue(id, |q| q.push_bytes(&buf)),
+        }
     }
 
     /// Queues a shared line for one client (fan-out), enforcing its sendq.
+    /// The line carries its own tags (`send_event`).
     pub fn send_shared(&mut self, id: ClientId, line: &Rc<[u8]>) {
+        if let Some(cap) = self.capture.as_mut().filter(|cap| cap.client == id) {
+            return cap.hold(line);
+        }
         self.enqueue(id, |q| q.push_shared(line));
     }
 
@@ -282,6 +326,117 @@ impl State {
         if c.sendq.len() > limit {
             self.sendq_exceeded(id);
         }
+    }
+
+    // ----- IRCv3 tags: events, time, labels ------------------------------
+
+    /// The `time` tag for now (`now_ms`).
+    pub fn time_text(&mut self) -> &str {
+        if self.time_text.0 != self.now_ms {
+            self.time_text = (self.now_ms, crate::time::rfc3339_millis(self.now_ms));
+        }
+        &self.time_text.1
+    }
+
+    /// A fresh id for a message (`msgid`) or a batch: unique across
+    /// restarts (the start time leads), short, and safe in a tag value.
+    pub fn next_id(&mut self) -> String {
+        self.msg_seq += 1;
+        let mut out = String::with_capacity(16);
+        labels::base32(self.started_ms, &mut out);
+        labels::base32(self.msg_seq, &mut out);
+        out
+    }
+
+    /// A message to relay, stamped with the time and (for the events
+    /// that have one) a `msgid`.
+    pub fn event<'a>(
+        &mut self,
+        source: Option<&'a str>,
+        command: &'a str,
+        middle: &'a [&'a str],
+        trailing: Option<&'a str>,
+    ) -> event::Event<'a> {
+        let mut ev = event::Event::new(source, command, middle, trailing);
+        ev.time = self.time_text().to_owned();
+        if labels::has_msgid(command) {
+            ev.msgid = Some(self.next_id());
+        }
+        ev
+    }
+
+    /// Sends an event to one client, in the form its capabilities ask for.
+    pub fn send_event(&mut self, id: ClientId, ev: &mut event::Event) {
+        let Some(c) = self.clients.get(id) else {
+            return;
+        };
+        if c.dead || !ev.reaches(c.caps) {
+            return;
+        }
+        let line = ev.line_for(c.caps);
+        self.send_shared(id, &line);
+    }
+
+    /// Sends an event to every member of a channel except `except`.
+    pub fn send_event_to_channel(
+        &mut self,
+        chan: ChanId,
+        ev: &mut event::Event,
+        except: Option<ClientId>,
+    ) {
+        let Some(ch) = self.channels.get(chan) else {
+            return;
+        };
+        // The member list is copied out only as ids; sending may quit a
+        // client (sendq), which must not alter the list while it is walked.
+        let ids: Vec<ClientId> = ch
+            .members
+            .iter()
+            .map(|m| m.id)
+            .filter(|&m| Some(m) != except)
+            .collect();
+        for id in ids {
+            self.send_event(id, ev);
+        }
+    }
+
+    /// Sends an event once to every client sharing a channel with `id`
+    /// (and to `id` itself when `include_self`).
+    pub fn send_event_to_common(
+        &mut self,
+        id: ClientId,
+        ev: &mut event::Event,
+        include_self: bool,
+    ) {
+        for peer in self.common_peers(id, include_self) {
+            self.send_event(peer, ev);
+        }
+    }
+
+    /// Starts holding client `id`'s output for a labeled response.
+    pub fn begin_label(&mut self, id: ClientId, label: &str) {
+        self.capture = Some(labels::Capture::new(id, label));
+    }
+
+    /// Ends a labeled command: sends what it produced with the label (an
+    /// `ACK` when nothing, the one line labeled, or a `labeled-response`
+    /// batch).
+    pub fn end_label(&mut self) {
+        let Some(cap) = self.capture.take() else {
+            return;
+        };
+        let id = cap.client;
+        let Some(c) = self.clients.get(id) else {
+            return;
+        };
+        let batch_ok = c.has_cap(caps::BATCH);
+        let time = c
+            .has_cap(caps::SERVER_TIME)
+            .then(|| self.time_text().to_owned());
+        let reference = self.next_id();
+        let server = Rc::clone(&self.config);
+        let out = cap.finish(&server.server.name, time.as_deref(), batch_ok, &reference);
+        self.enqueue(id, |q| q.push_bytes(&out));
     }
 
     fn sendq_exceeded(&mut self, id: ClientId) {
@@ -375,48 +530,6 @@ impl State {
         }
     }
 
-    /// Builds a line once for fan-out.
-    pub fn shared_line(
-        &mut self,
-        source: Option<&str>,
-        command: &str,
-        middle: &[&str],
-        trailing: Option<&str>,
-    ) -> Rc<[u8]> {
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        write::line(&mut buf, source, command, middle, trailing);
-        let rc: Rc<[u8]> = Rc::from(&buf[..]);
-        self.scratch = buf;
-        rc
-    }
-
-    /// Sends a shared line to every member of a channel except `except`.
-    pub fn send_to_channel(&mut self, chan: ChanId, line: &Rc<[u8]>, except: Option<ClientId>) {
-        let Some(ch) = self.channels.get(chan) else {
-            return;
-        };
-        // The member list is copied out only as ids; sending may quit a
-        // client (sendq), which must not alter the list while it is walked.
-        let ids: Vec<ClientId> = ch
-            .members
-            .iter()
-            .map(|m| m.id)
-            .filter(|&m| Some(m) != except)
-            .collect();
-        for id in ids {
-            self.send_shared(id, line);
-        }
-    }
-
-    /// Sends a shared line once to every client sharing a channel with `id`
-    /// (and to `id` itself when `include_self`).
-    pub fn send_to_common(&mut self, id: ClientId, line: &Rc<[u8]>, include_self: bool) {
-        for peer in self.common_peers(id, include_self) {
-            self.send_shared(peer, line);
-        }
-    }
-
     /// Every client that shares a channel with `id`, each once.
     pub fn common_peers(&mut self, id: ClientId, include_self: bool) -> Vec<ClientId> {
         self.visit_stamp += 1;
@@ -473,12 +586,15 @@ impl State {
         if c.dead {
             return;
         }
+        if self.capture.as_ref().is_some_and(|cap| cap.client == id) {
+            // What the command answered goes out before the ERROR.
+            self.end_label();
+        }
+        let c = &self.clients[id];
         if c.registered {
             let mask = c.mask();
-            let line = self.shared_line(Some(&mask), "QUIT", &[], Some(reason));
-            for peer in self.common_peers(id, false) {
-                self.send_shared(peer, &line);
-            }
+            let mut ev = self.event(Some(&mask), "QUIT", &[], Some(reason));
+            self.send_event_to_common(id, &mut ev, false);
         }
         self.part_all(id);
         self.forget_nick(id);

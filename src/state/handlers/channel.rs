@@ -107,8 +107,9 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
     }
     c.tidy_extra();
     let mask = c.mask();
-    let line = s.shared_line(Some(&mask), "JOIN", &[&chan_name], None);
-    s.send_to_channel(chan, &line, None);
+    let middle = [chan_name.as_str()];
+    let mut ev = s.event(Some(&mask), "JOIN", &middle, None);
+    s.send_event_to_channel(chan, &mut ev, None);
     if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
         return Ok(());
     }
@@ -140,9 +141,9 @@ fn announce_away(s: &mut State, id: ClientId, chan: ChanId, mask: &str, away: &s
     if to.is_empty() {
         return;
     }
-    let line = s.shared_line(Some(mask), "AWAY", &[], Some(away));
+    let mut ev = s.event(Some(mask), "AWAY", &[], Some(away));
     for m in to {
-        s.send_shared(m, &line);
+        s.send_event(m, &mut ev);
     }
 }
 
@@ -272,8 +273,9 @@ fn part_one(s: &mut State, id: ClientId, name: &str, reason: Option<&str>) -> Cm
     }
     let chan_name = ch.name.clone();
     let mask = s.clients[id].mask();
-    let line = s.shared_line(Some(&mask), "PART", &[&chan_name], reason);
-    s.send_to_channel(chan, &line, None);
+    let middle = [chan_name.as_str()];
+    let mut ev = s.event(Some(&mask), "PART", &middle, reason);
+    s.send_event_to_channel(chan, &mut ev, None);
     s.remove_member(chan, id);
     Ok(())
 }
@@ -310,8 +312,9 @@ pub fn topic(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResu
         set_at,
     });
     let chan_name = ch.name.clone();
-    let line = s.shared_line(Some(&mask), "TOPIC", &[&chan_name], Some(text));
-    s.send_to_channel(chan, &line, None);
+    let middle = [chan_name.as_str()];
+    let mut ev = s.event(Some(&mask), "TOPIC", &middle, Some(text));
+    s.send_event_to_channel(chan, &mut ev, None);
     Ok(())
 }
 
@@ -431,10 +434,11 @@ pub fn invite(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRes
     }
     let mask = s.clients[id].mask();
     s.numeric_opt(id, RPL_INVITING, &[&target_nick, &chan_name], None);
-    let line = s.shared_line(Some(&mask), "INVITE", &[&target_nick, &chan_name], None);
-    s.send_shared(target, &line);
+    let middle = [target_nick.as_str(), chan_name.as_str()];
+    let mut ev = s.event(Some(&mask), "INVITE", &middle, None);
+    s.send_event(target, &mut ev);
     for member in notify {
-        s.send_shared(member, &line);
+        s.send_event(member, &mut ev);
     }
     if let Some(away) = away {
         s.numeric(id, RPL_AWAY, &[&target_nick], &away);
@@ -493,13 +497,9 @@ fn kick_one(s: &mut State, id: ClientId, name: &str, nick: &str, reason: &str) -
         ));
     }
     let mask = s.clients[id].mask();
-    let line = s.shared_line(
-        Some(&mask),
-        "KICK",
-        &[&chan_name, &target_nick],
-        Some(reason),
-    );
-    s.send_to_channel(chan, &line, None);
+    let middle = [chan_name.as_str(), target_nick.as_str()];
+    let mut ev = s.event(Some(&mask), "KICK", &middle, Some(reason));
+    s.send_event_to_channel(chan, &mut ev, None);
     s.remove_member(chan, target);
     Ok(())
 }

@@ -1,7 +1,9 @@
-//! PRIVMSG and NOTICE: to channels (with STATUSMSG prefixes), to nicks,
-//! to several targets; CTCP passes through untouched (DCC offers reach the
-//! peer as sent), except where a channel has +C. A channel line is
-//! serialized once and shared by every recipient.
+//! PRIVMSG, NOTICE and TAGMSG: to channels (with STATUSMSG prefixes), to
+//! nicks, to several targets; CTCP passes through untouched (DCC offers
+//! reach the peer as sent), except where a channel has +C. Client-only
+//! tags (`+draft/typing`, `+draft/react`) ride along to `message-tags`
+//! recipients; TAGMSG reaches only those. A channel message is serialized
+//! once per tag form and shared by every recipient (`state::event`).
 
 use std::time::Instant;
 
@@ -10,7 +12,9 @@ use crate::proto::caps;
 use crate::proto::numeric::*;
 use crate::proto::Message;
 use crate::state::channel::{flag, prefix};
+use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
+use crate::state::event::{is_client_tag, Event};
 use crate::state::{ClientId, State};
 
 /// `PRIVMSG <target>{,<target>} :<text>`
@@ -26,8 +30,35 @@ pub fn notice(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdResu
     }
 }
 
+/// `TAGMSG <target>{,<target>}`: tags only, to `message-tags` clients.
+pub fn tagmsg(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdResult {
+    deliver(s, id, m, now, "TAGMSG")
+}
+
+/// What is relayed: the command, its text (none for TAGMSG) and the
+/// sender's client-only tags.
+struct Relay<'a> {
+    cmd: &'static str,
+    text: Option<&'a str>,
+    tags: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Relay<'a> {
+    /// The event for one target, stamped with a fresh msgid.
+    fn event<'b>(&self, s: &mut State, source: &'b str, target: &'b [&'b str]) -> Event<'b>
+    where
+        'a: 'b,
+    {
+        let mut ev = s.event(Some(source), self.cmd, target, self.text);
+        ev.client_tags = self.tags.clone();
+        ev.tags_only = self.cmd == "TAGMSG";
+        ev
+    }
+}
+
 fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static str) -> CmdResult {
     let notice = cmd == "NOTICE";
+    let tagmsg = cmd == "TAGMSG";
     let targets = m.param(0);
     if targets.is_empty() {
         if notice {
@@ -40,7 +71,7 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
         ));
     }
     let text = m.param(1);
-    if text.is_empty() {
+    if text.is_empty() && !tagmsg {
         if notice {
             return Ok(());
         }
@@ -50,7 +81,14 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
             "No text to send".into(),
         ));
     }
-    s.clients[id].last_message = s.clock.stamp(now);
+    let relay = Relay {
+        cmd,
+        text: (!tagmsg).then_some(text),
+        tags: m.tags().filter(|(k, _)| is_client_tag(k)).collect(),
+    };
+    if !tagmsg {
+        s.clients[id].last_message = s.clock.stamp(now);
+    }
     for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
         if i >= MAX_TARGETS {
             if !notice {
@@ -67,9 +105,9 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
             .trim_start_matches(['~', '&', '@', '%', '+'])
             .starts_with('#')
         {
-            to_channel(s, id, target, text, cmd)
+            to_channel(s, id, target, &relay)
         } else {
-            to_nick(s, id, target, text, cmd)
+            to_nick(s, id, target, &relay)
         };
         if let Err(e) = result {
             if !notice {
@@ -85,7 +123,8 @@ fn is_ctcp(text: &str) -> bool {
     text.starts_with('\x01') && !text.starts_with("\x01ACTION")
 }
 
-fn to_channel(s: &mut State, id: ClientId, target: &str, text: &str, cmd: &str) -> CmdResult {
+fn to_channel(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResult {
+    let text = relay.text.unwrap_or("");
     let name = target.trim_start_matches(['~', '&', '@', '%', '+']);
     let status = &target[..target.len() - name.len()];
     // The lowest prefix named is the threshold (`@+#chan` → voiced and up).
@@ -120,13 +159,15 @@ fn to_channel(s: &mut State, id: ClientId, target: &str, text: &str, cmd: &str) 
     if ch.has(flag::NO_CTCP) && is_ctcp(text) {
         return cannot(" (+C)");
     }
-    let chan_name = ch.name.clone();
-    let shown_target = format!("{status}{chan_name}");
+    let shown_target = format!("{status}{}", ch.name);
     let mask = c.mask();
     let echo = c.has_cap(caps::ECHO_MESSAGE);
-    let line = s.shared_line(Some(&mask), cmd, &[&shown_target], Some(text));
+    let bot = c.modes.has(UserModes::BOT);
+    let middle = [shown_target.as_str()];
+    let mut ev = relay.event(s, &mask, &middle);
+    ev.bot = bot;
     match min_rank {
-        None => s.send_to_channel(chan, &line, Some(id)),
+        None => s.send_event_to_channel(chan, &mut ev, Some(id)),
         Some(rank) => {
             let ids: Vec<ClientId> = s.channels[chan]
                 .members
@@ -135,31 +176,35 @@ fn to_channel(s: &mut State, id: ClientId, target: &str, text: &str, cmd: &str) 
                 .map(|mb| mb.id)
                 .collect();
             for r in ids {
-                s.send_shared(r, &line);
+                s.send_event(r, &mut ev);
             }
         }
     }
     if echo {
-        s.send_shared(id, &line);
+        s.send_event(id, &mut ev);
     }
     Ok(())
 }
 
-fn to_nick(s: &mut State, id: ClientId, target: &str, text: &str, cmd: &str) -> CmdResult {
+fn to_nick(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResult {
     let Some(to) = s.find_nick(target).filter(|&t| s.clients[t].registered) else {
         return Err(CmdError::NoSuchNick(target.to_string()));
     };
     let c = &s.clients[id];
     let mask = c.mask();
     let echo = c.has_cap(caps::ECHO_MESSAGE);
+    let bot = c.modes.has(UserModes::BOT);
     let peer = &s.clients[to];
     let to_nick = peer.nick().to_owned();
     let away = peer.away().map(str::to_owned);
-    s.send_line(to, Some(&mask), cmd, &[&to_nick], Some(text));
+    let middle = [to_nick.as_str()];
+    let mut ev = relay.event(s, &mask, &middle);
+    ev.bot = bot;
+    s.send_event(to, &mut ev);
     if echo {
-        s.send_line(id, Some(&mask), cmd, &[&to_nick], Some(text));
+        s.send_event(id, &mut ev);
     }
-    if let (Some(away), "PRIVMSG") = (away, cmd) {
+    if let (Some(away), "PRIVMSG") = (away, relay.cmd) {
         s.numeric(id, RPL_AWAY, &[&to_nick], &away);
     }
     Ok(())

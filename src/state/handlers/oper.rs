@@ -184,7 +184,7 @@ pub fn wallops(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
         return Err(CmdError::NeedMoreParams("WALLOPS"));
     }
     let mask = s.clients[id].mask();
-    let line = s.shared_line(Some(&mask), "WALLOPS", &[], Some(text));
+    let mut ev = s.event(Some(&mask), "WALLOPS", &[], Some(text));
     let to: Vec<ClientId> = s
         .clients
         .iter()
@@ -192,7 +192,7 @@ pub fn wallops(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
         .map(|(c_id, _)| c_id)
         .collect();
     for r in to {
-        s.send_shared(r, &line);
+        s.send_event(r, &mut ev);
     }
     Ok(())
 }

@@ -694,6 +694,10 @@ static HELP: &[(&str, &str)] = &[
         "SETNAME",
         "SETNAME :<realname>\n\nChanges your real name (the setname capability tells others).",
     ),
+    (
+        "TAGMSG",
+        "TAGMSG <target>{,<target>}\n\nSends only tags (such as +draft/typing) to clients with the message-tags capability.",
+    ),
     ("TIME", "TIME [<server>]\n\nShows the server's time."),
     (
         "TOPIC",

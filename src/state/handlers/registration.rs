@@ -80,8 +80,8 @@ pub fn change_nick(s: &mut State, id: ClientId, new: &str) {
     let old_nick = s.clients[id].nick().to_owned();
     let old_folded = casemap::fold(&old_nick);
     let new_folded = casemap::fold(new);
-    let line = s.shared_line(Some(&mask), "NICK", &[], Some(new));
-    s.send_to_common(id, &line, true);
+    let mut ev = s.event(Some(&mask), "NICK", &[], Some(new));
+    s.send_event_to_common(id, &mut ev, true);
     s.record_whowas(id);
     if s.nicks.get(old_folded.as_str()) == Some(&id) {
         s.nicks.remove(old_folded.as_str());

@@ -25,14 +25,14 @@ fn tell_peers(
     to_self: bool,
 ) {
     let mask = s.clients[id].mask();
-    let line = s.shared_line(Some(&mask), command, &[], text);
+    let mut ev = s.event(Some(&mask), command, &[], text);
     for peer in s.common_peers(id, false) {
         if s.clients[peer].has_cap(cap) {
-            s.send_shared(peer, &line);
+            s.send_event(peer, &mut ev);
         }
     }
     if to_self {
-        s.send_shared(id, &line);
+        s.send_event(id, &mut ev);
     }
 }
 

@@ -1,0 +1,244 @@
+//! One message for many recipients, with the IRCv3 tags each recipient
+//! asked for, serialized once per *form* rather than once per recipient.
+//!
+//! A recipient's form is the set of tag capabilities it negotiated that
+//! change the bytes of a relayed message: `message-tags` (msgid, `bot`,
+//! client-only tags), `server-time` (`time`) and `account-tag`
+//! (`account`). Three bits give eight forms; each is written on first use
+//! and shared (`Rc`) by every recipient of that form. A channel of 5,000
+//! members whose clients use two forms costs two serializations.
+//!
+//! Plain data and the serializer; who gets which form is decided in
+//! `State` (`send_event*`). Imports `proto` only.
+
+use std::rc::Rc;
+
+use crate::proto::{caps, write};
+
+/// The capability bits that select a form, in form-index bit order.
+const FORM_CAPS: [u64; 3] = [caps::MESSAGE_TAGS, caps::SERVER_TIME, caps::ACCOUNT_TAG];
+const FORMS: usize = 1 << FORM_CAPS.len();
+const MT: usize = 1;
+const ST: usize = 2;
+const AT: usize = 4;
+
+/// A message to relay: what every recipient sees, plus the tags some of
+/// them see.
+pub struct Event<'a> {
+    pub source: Option<&'a str>,
+    pub command: &'a str,
+    pub middle: &'a [&'a str],
+    pub trailing: Option<&'a str>,
+    /// Client-only tags (`+draft/typing`) as sent, values still escaped;
+    /// relayed to `message-tags` recipients only.
+    pub client_tags: Vec<(&'a str, &'a str)>,
+    /// The server's id for this message (`msgid`), for events that have one.
+    pub msgid: Option<String>,
+    /// `time` (RFC 3339, milliseconds, UTC).
+    pub time: String,
+    /// The sender's account (`account-tag`), if logged in.
+    pub account: Option<&'a str>,
+    /// The sender has user mode +B (`bot` tag).
+    pub bot: bool,
+    /// Only `message-tags` recipients get it at all (TAGMSG).
+    pub tags_only: bool,
+    forms: [Option<Rc<[u8]>>; FORMS],
+}
+
+impl<'a> Event<'a> {
+    /// A message without tags of its own; `time` and `msgid` are the
+    /// state's to fill (`State::event`).
+    pub fn new(
+        source: Option<&'a str>,
+        command: &'a str,
+        middle: &'a [&'a str],
+        trailing: Option<&'a str>,
+    ) -> Event<'a> {
+        Event {
+            source,
+            command,
+            middle,
+            trailing,
+            client_tags: Vec::new(),
+            msgid: None,
+            time: String::new(),
+            account: None,
+            bot: false,
+            tags_only: false,
+            forms: Default::default(),
+        }
+    }
+
+    /// Does a client with capabilities `caps` receive this message?
+    pub fn reaches(&self, caps: u64) -> bool {
+        !self.tags_only || caps & caps::MESSAGE_TAGS != 0
+    }
+
+    /// The line for a recipient with capabilities `caps`, written on the
+    /// first request for its form.
+    pub fn line_for(&mut self, caps: u64) -> Rc<[u8]> {
+        let form = form_of(caps);
+        if let Some(line) = &self.forms[form] {
+            return Rc::clone(line);
+        }
+        let mut buf = Vec::with_capacity(128);
+        self.write(form, &mut buf);
+        let line: Rc<[u8]> = Rc::from(buf);
+        self.forms[form] = Some(Rc::clone(&line));
+        line
+    }
+
+    /// How many forms were written so far (tests, benchmarks).
+    pub fn forms_written(&self) -> usize {
+        self.forms.iter().filter(|f| f.is_some()).count()
+    }
+
+    fn write(&self, form: usize, out: &mut Vec<u8>) {
+        let mut tags: Vec<(&str, &str)> = Vec::new();
+        if form & ST != 0 && !self.time.is_empty() {
+            tags.push(("time", &self.time));
+        }
+        if form & MT != 0 {
+            if let Some(id) = &self.msgid {
+                tags.push(("msgid", id));
+            }
+            if self.bot {
+                tags.push(("bot", ""));
+            }
+        }
+        if form & AT != 0 {
+            if let Some(account) = self.account {
+                tags.push(("account", account));
+            }
+        }
+        write::tags(out, &tags);
+        if form & MT != 0 && !self.client_tags.is_empty() {
+            // Client tags are relayed as sent (already escaped); they join
+            // the server's tags in one section.
+            if tags.is_empty() {
+                out.push(b'@');
+            } else {
+                out.pop(); // the space after the server's tags
+                out.push(b';');
+            }
+            for (i, (k, v)) in self.client_tags.iter().enumerate() {
+                if i > 0 {
+                    out.push(b';');
+                }
+                out.extend_from_slice(k.as_bytes());
+                if !v.is_empty() {
+                    out.push(b'=');
+                    out.extend_from_slice(v.as_bytes());
+                }
+            }
+            out.push(b' ');
+        }
+        write::line(out, self.source, self.command, self.middle, self.trailing);
+    }
+}
+
+/// The form index of a recipient with capabilities `caps`.
+fn form_of(caps: u64) -> usize {
+    FORM_CAPS
+        .iter()
+        .enumerate()
+        .filter(|(_, bit)| caps & **bit != 0)
+        .fold(0, |acc, (i, _)| acc | 1 << i)
+}
+
+/// Is `key` a client-only tag name a server may relay? `+`, an optional
+/// vendor (`example.com/`), then letters, digits and hyphens.
+pub fn is_client_tag(key: &str) -> bool {
+    let Some(name) = key.strip_prefix('+') else {
+        return false;
+    };
+    let (vendor, name) = match name.rsplit_once('/') {
+        Some((v, n)) => (Some(v), n),
+        None => (None, name),
+    };
+    let ok_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let ok_vendor = vendor.is_none_or(|v| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'/')
+    });
+    ok_name && ok_vendor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(line: &[u8]) -> &str {
+        std::str::from_utf8(line).unwrap()
+    }
+
+    fn sample<'a>(middle: &'a [&'a str]) -> Event<'a> {
+        let mut ev = Event::new(Some("a!u@h"), "PRIVMSG", middle, Some("hi there"));
+        ev.msgid = Some("m1".into());
+        ev.time = "2026-11-25T10:00:00.000Z".into();
+        ev
+    }
+
+    #[test]
+    fn each_form_carries_only_its_tags() {
+        let middle = ["#c"];
+        let mut ev = sample(&middle);
+        ev.client_tags = vec![("+draft/typing", "active")];
+        ev.bot = true;
+        ev.account = Some("alice");
+        assert_eq!(text(&ev.line_for(0)), ":a!u@h PRIVMSG #c :hi there\r\n");
+        assert_eq!(
+            text(&ev.line_for(caps::SERVER_TIME)),
+            "@time=2026-11-25T10:00:00.000Z :a!u@h PRIVMSG #c :hi there\r\n"
+        );
+        assert_eq!(
+            text(&ev.line_for(caps::MESSAGE_TAGS)),
+            "@msgid=m1;bot;+draft/typing=active :a!u@h PRIVMSG #c :hi there\r\n"
+        );
+        assert_eq!(
+            text(&ev.line_for(caps::MESSAGE_TAGS | caps::SERVER_TIME | caps::ACCOUNT_TAG)),
+            "@time=2026-11-25T10:00:00.000Z;msgid=m1;bot;account=alice;+draft/typing=active \
+             :a!u@h PRIVMSG #c :hi there\r\n"
+        );
+        assert_eq!(
+            text(&ev.line_for(caps::ACCOUNT_TAG)),
+            "@account=alice :a!u@h PRIVMSG #c :hi there\r\n"
+        );
+    }
+
+    #[test]
+    fn a_form_is_written_once_and_shared() {
+        let middle = ["#c"];
+        let mut ev = sample(&middle);
+        let a = ev.line_for(caps::MESSAGE_TAGS | caps::ECHO_MESSAGE);
+        let b = ev.line_for(caps::MESSAGE_TAGS | caps::MULTI_PREFIX);
+        assert!(Rc::ptr_eq(&a, &b), "other caps do not make another form");
+        let _ = ev.line_for(0);
+        assert_eq!(ev.forms_written(), 2);
+    }
+
+    #[test]
+    fn client_tags_alone_open_the_section() {
+        let middle = ["bob"];
+        let mut ev = Event::new(Some("a!u@h"), "TAGMSG", &middle, None);
+        ev.tags_only = true;
+        ev.client_tags = vec![("+draft/react", "\\s:)"), ("+x", "")];
+        assert_eq!(
+            text(&ev.line_for(caps::MESSAGE_TAGS)),
+            "@+draft/react=\\s:);+x :a!u@h TAGMSG bob\r\n"
+        );
+        assert!(!ev.reaches(caps::SERVER_TIME));
+        assert!(ev.reaches(caps::MESSAGE_TAGS));
+    }
+
+    #[test]
+    fn client_tag_names() {
+        for ok in ["+typing", "+draft/typing", "+example.com/x-y", "+a1"] {
+            assert!(is_client_tag(ok), "{ok}");
+        }
+        for bad in ["typing", "+", "+draft/", "+/x", "+a b", "+a=b", "+é"] {
+            assert!(!is_client_tag(bad), "{bad}");
+        }
+    }
+}
