@@ -209,21 +209,7 @@ fn truncate_body(out: &mut Vec<u8>, start: usize) {
 /// in wire form (escaped, or needing no escapes: times, ids, labels as
 /// the client sent them).
 pub fn raw_tags(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
-    if pairs.is_empty() {
-        return;
-    }
-    out.push(b'@');
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(b';');
-        }
-        out.extend_from_slice(k.as_bytes());
-        if !v.is_empty() {
-            out.push(b'=');
-            out.extend_from_slice(v.as_bytes());
-        }
-    }
-    out.push(b' ');
+    tag_section(out, pairs, |v, out| out.extend_from_slice(v.as_bytes()));
 }
 
 /// Appends `line` (one serialized line) to `out` with one more tag, put
@@ -249,6 +235,11 @@ pub fn add_raw_tag(line: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
 
 /// Appends a tag section `@k=v;k2 `, escaping each value.
 pub fn tags(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
+    tag_section(out, pairs, crate::proto::message::escape_tag_value);
+}
+
+/// `@k=v;k2 ` with each non-empty value written by `value`.
+fn tag_section(out: &mut Vec<u8>, pairs: &[(&str, &str)], value: impl Fn(&str, &mut Vec<u8>)) {
     if pairs.is_empty() {
         return;
     }
@@ -260,7 +251,7 @@ pub fn tags(out: &mut Vec<u8>, pairs: &[(&str, &str)]) {
         out.extend_from_slice(k.as_bytes());
         if !v.is_empty() {
             out.push(b'=');
-            crate::proto::message::escape_tag_value(v, out);
+            value(v, out);
         }
     }
     out.push(b' ');

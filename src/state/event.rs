@@ -111,28 +111,13 @@ impl<'a> Event<'a> {
                 tags.push(("account", account));
             }
         }
-        write::tags(out, &tags);
-        if form & MT != 0 && !self.client_tags.is_empty() {
-            // Client tags are relayed as sent (already escaped); they join
-            // the server's tags in one section.
-            if tags.is_empty() {
-                out.push(b'@');
-            } else {
-                out.pop(); // the space after the server's tags
-                out.push(b';');
-            }
-            for (i, (k, v)) in self.client_tags.iter().enumerate() {
-                if i > 0 {
-                    out.push(b';');
-                }
-                out.extend_from_slice(k.as_bytes());
-                if !v.is_empty() {
-                    out.push(b'=');
-                    out.extend_from_slice(v.as_bytes());
-                }
-            }
-            out.push(b' ');
+        if form & MT != 0 {
+            // Client tags are relayed as sent (already escaped).
+            tags.extend_from_slice(&self.client_tags);
         }
+        // Every value is in wire form: times and ids need no escapes, an
+        // account name is a nick, client tags were never unescaped.
+        write::raw_tags(out, &tags);
         write::line(out, self.source, self.command, self.middle, self.trailing);
     }
 }
