@@ -122,8 +122,6 @@ pub struct State {
     pub jobs: Vec<Job>,
     pub timers: timers::Timers,
     pub stats: Stats,
-    /// When the server started (UNIX seconds).
-    pub started: u64,
     /// When the server started (UNIX milliseconds; leads every `msgid`).
     started_ms: u64,
     /// Converts the `Instant`s `net` passes into stored `Stamp`s.
@@ -181,7 +179,6 @@ impl State {
             jobs: Vec::new(),
             timers: timers::Timers::with_capacity(room),
             stats: Stats::default(),
-            started: now_ms / 1000,
             started_ms: now_ms,
             clock: clock::Clock::new(now),
             isupport,
@@ -211,6 +208,12 @@ impl State {
         &self.config.server.name
     }
 
+    /// When the server started (UNIX seconds).
+    pub fn started(&self) -> u64 {
+        self.started_ms / 1000
+    }
+
+    /// The current wall clock (UNIX seconds).
     pub fn now_secs(&self) -> u64 {
         self.now_ms / 1000
     }

@@ -569,11 +569,11 @@ pub fn admin(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResu
 /// `INFO [<server>]`: name and version, what this is, since when it runs.
 pub fn info(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
     check_server(s, m.param(0))?;
-    let up = s.now_secs().saturating_sub(s.started);
+    let up = s.now_secs().saturating_sub(s.started());
     let lines = [
         format!("{} running {VERSION}", s.config.server.name),
         "picoircd is an IRC server for small machines".to_string(),
-        format!("On-line since {}", crate::time::human(s.started)),
+        format!("On-line since {}", crate::time::human(s.started())),
         format!(
             "Uptime: {} days, {:02}:{:02}:{:02}",
             up / 86_400,
@@ -1239,7 +1239,7 @@ mod tests {
 
         h.s.now_ms += 90_061_000;
         h.line(a, "INFO");
-        let since = crate::time::human(h.s.started);
+        let since = crate::time::human(h.s.started());
         assert_eq!(
             h.take(a),
             [

@@ -314,7 +314,7 @@ fn complete_registration(s: &mut State, id: ClientId) {
         &[],
         &format!("Your host is {name}, running version {VERSION}"),
     );
-    let created = crate::time::human(s.started);
+    let created = crate::time::human(s.started());
     s.numeric(
         id,
         RPL_CREATED,
