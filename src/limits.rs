@@ -31,6 +31,8 @@ pub const MAX_MODES: usize = 6;
 pub const MAX_LIST: usize = 100;
 /// How many nicknames one client may MONITOR.
 pub const MAX_MONITOR: usize = 100;
+/// draft/read-marker: read markers one connection keeps (oldest dropped).
+pub const MAX_READ_MARKERS: usize = 128;
 /// How many WHOWAS entries are kept in all.
 pub const WHOWAS_MAX: usize = 1024;
 /// The longest real name (USER, SETNAME).

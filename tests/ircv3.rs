@@ -322,3 +322,347 @@ fn echo_message_comes_back_labeled_with_the_same_msgid() {
     assert_eq!(peer_body, body);
     assert_eq!(tag(&tags, "msgid"), tag(&peer_tags, "msgid"));
 }
+
+/// Every line read by a `sync()` round trip, checked for `needle`.
+fn assert_quiet(c: &mut Client, needle: &str) {
+    let seen = c.sync();
+    assert!(
+        !seen.iter().any(|l| l.contains(needle)),
+        "unexpected {needle:?} in {seen:#?}"
+    );
+}
+
+/// The host part of a client's own mask, as the server shows it.
+fn host_of(c: &mut Client, nick: &str) -> String {
+    c.send(&format!("USERHOST {nick}"));
+    let l = c.expect_line(" 302 ");
+    l.rsplit('@').next().expect("host").to_string()
+}
+
+/// The capabilities `CAP LS 302` advertises (over one or more lines).
+fn cap_ls(c: &mut Client) -> Vec<String> {
+    c.send("CAP LS 302");
+    let mut caps = Vec::new();
+    loop {
+        let l = c.expect_line(" LS ");
+        let (head, list) = l.split_once(" :").expect("a list");
+        caps.extend(list.split(' ').map(String::from));
+        if !head.ends_with(" *") {
+            return caps;
+        }
+    }
+}
+
+#[test]
+fn cap_ls_302_lists_every_capability_of_this_issue() {
+    let srv = TestServer::start();
+    let mut c = srv.connect();
+    let caps = cap_ls(&mut c);
+    let names: Vec<&str> = caps
+        .iter()
+        .map(|w| w.split_once('=').map_or(w.as_str(), |(n, _)| n))
+        .collect();
+    for want in [
+        "account-notify",
+        "account-tag",
+        "away-notify",
+        "batch",
+        "cap-notify",
+        "chghost",
+        "draft/extended-isupport",
+        "draft/pre-away",
+        "draft/read-marker",
+        "echo-message",
+        "extended-join",
+        "extended-monitor",
+        "invite-notify",
+        "labeled-response",
+        "message-tags",
+        "multi-prefix",
+        "no-implicit-names",
+        "server-time",
+        "setname",
+        "standard-replies",
+        "userhost-in-names",
+        "znc.in/self-message",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {caps:?}");
+    }
+    // Without 302 there are no values and no continuation lines.
+    let mut old = srv.connect();
+    old.send("CAP LS");
+    let l = old.expect_line(" LS ");
+    assert!(!l.contains(" LS * "), "{l}");
+    // CAP REQ -cap takes one back; CAP LIST shows what is on.
+    c.send("CAP REQ :extended-join chghost");
+    c.expect_line(" ACK ");
+    c.send("CAP REQ :-chghost");
+    assert!(c.expect_line(" ACK ").ends_with(":-chghost"));
+    c.send("CAP LIST");
+    let list = c.expect_line(" LIST ");
+    assert!(
+        list.contains("extended-join") && !list.contains("chghost"),
+        "{list}"
+    );
+}
+
+#[test]
+fn extended_join_shows_the_account_and_realname() {
+    let srv = TestServer::start();
+    let mut ext = capped(&srv, "alice", "extended-join");
+    let mut plain = capped(&srv, "bob", "");
+    join(&mut ext, "#x");
+    join(&mut plain, "#x");
+    ext.sync();
+    let mut joiner = capped(&srv, "carol", "extended-join");
+    joiner.send("JOIN #x");
+    // No account yet: `*`, then the realname USER gave.
+    let own = joiner.expect_line(" JOIN #x");
+    assert!(own.starts_with(":carol!~carol@"), "{own}");
+    assert!(own.ends_with(" JOIN #x * :carol real"), "{own}");
+    assert_eq!(ext.expect_line(" JOIN #x"), own);
+    let short = plain.expect_line(" JOIN #x");
+    assert_eq!(short, own.trim_end_matches(" * :carol real"));
+}
+
+#[test]
+fn no_implicit_names_skips_names_on_join_only() {
+    let srv = TestServer::start();
+    let mut op = srv.client("bob");
+    join(&mut op, "#n");
+    op.send("TOPIC #n :the topic");
+    op.sync();
+    let mut c = capped(&srv, "alice", "no-implicit-names");
+    c.send("JOIN #n");
+    c.expect_line(" JOIN #n");
+    c.expect_line(" 332 alice #n :the topic");
+    let rest = c.sync();
+    assert!(
+        !rest
+            .iter()
+            .any(|l| l.contains(" 353 ") || l.contains(" 366 ")),
+        "{rest:#?}"
+    );
+    // Asked for, NAMES answers as usual.
+    c.send("NAMES #n");
+    let names = c.expect_line(" 353 ");
+    let (_, list) = names.split_once(" :").expect("names");
+    let mut who: Vec<&str> = list.split(' ').collect();
+    who.sort_unstable();
+    assert_eq!(who, ["@bob", "alice"], "{names}");
+    c.expect_line(" 366 alice #n ");
+}
+
+/// A config with an oper `boss` (password `pw`) who gets a vhost.
+fn oper_config() -> String {
+    format!(
+        r#"{}
+[oper-classes.staff]
+capabilities = ["rehash"]
+
+[[oper]]
+name = "boss"
+class = "staff"
+password = "{}"
+vhost = "staff.pico"
+"#,
+        util::base_config(),
+        bcrypt::hash("pw", 4).expect("bcrypt")
+    )
+}
+
+#[test]
+fn chghost_tells_cap_holders_and_extended_monitor_watchers() {
+    let srv = TestServer::with_config(&oper_config());
+    let mut eve = capped(&srv, "eve", "chghost");
+    let mut peer = capped(&srv, "alice", "chghost");
+    let mut plain = capped(&srv, "bob", "");
+    // carol shares no channel but MONITORs eve; dave too, without chghost.
+    let mut watcher = capped(&srv, "carol", "chghost extended-monitor");
+    let mut half = capped(&srv, "dave", "extended-monitor");
+    for c in [&mut eve, &mut peer, &mut plain] {
+        join(c, "#h");
+    }
+    for c in [&mut watcher, &mut half] {
+        c.send("MONITOR + eve");
+        c.expect_line(" 730 ");
+    }
+    let old_host = host_of(&mut eve, "eve");
+    eve.send("OPER boss pw");
+    let want = format!(":eve!~eve@{old_host} CHGHOST ~eve staff.pico");
+    assert_eq!(peer.expect_line(" CHGHOST "), want);
+    assert_eq!(watcher.expect_line(" CHGHOST "), want);
+    let own = eve.expect(" 396 ");
+    assert!(own.contains(&want), "{own:#?}");
+    assert_quiet(&mut plain, "CHGHOST");
+    assert_quiet(&mut half, "CHGHOST");
+    // Everyone sees the new host from now on.
+    eve.send("PRIVMSG #h :hello");
+    assert!(plain
+        .expect_line(":hello")
+        .starts_with(":eve!~eve@staff.pico PRIVMSG"));
+}
+
+#[test]
+fn extended_monitor_carries_away_and_setname() {
+    let srv = TestServer::start();
+    let mut target = capped(&srv, "alice", "setname");
+    let mut watcher = capped(&srv, "bob", "extended-monitor away-notify setname");
+    let mut legacy = capped(&srv, "carol", "away-notify setname");
+    for c in [&mut watcher, &mut legacy] {
+        c.send("MONITOR + alice");
+        c.expect_line(" 730 ");
+    }
+    target.send("AWAY :lunch");
+    target.expect(" 306 ");
+    target.send("SETNAME :Alice L");
+    target.expect(" SETNAME ");
+    let away = watcher.expect_line(" AWAY ");
+    assert!(
+        away.starts_with(":alice!~alice@") && away.ends_with(" AWAY :lunch"),
+        "{away}"
+    );
+    let name = watcher.expect_line(" SETNAME ");
+    assert!(name.ends_with(" SETNAME :Alice L"), "{name}");
+    // Without extended-monitor a watcher only hears online/offline.
+    assert_quiet(&mut legacy, "alice");
+}
+
+#[test]
+fn extended_isupport_before_and_after_registration() {
+    let srv = TestServer::start();
+    let mut c = srv.connect();
+    c.send("CAP LS 302");
+    c.expect_line(" LS ");
+    c.send("CAP REQ :batch draft/extended-isupport");
+    c.expect_line(" ACK ");
+    // The list follows the ACK, in a draft/isupport batch.
+    let open = c.line();
+    let reference = open
+        .strip_prefix(":pico.test BATCH +")
+        .and_then(|r| r.strip_suffix(" draft/isupport"))
+        .unwrap_or_else(|| panic!("{open}"))
+        .to_string();
+    let lines = c.expect(&format!("BATCH -{reference}"));
+    let (close, body) = lines.split_last().expect("lines");
+    assert_eq!(close, &format!(":pico.test BATCH -{reference}"));
+    assert!(!body.is_empty());
+    for l in body {
+        assert!(
+            l.starts_with(&format!("@batch={reference} :pico.test 005 * ")),
+            "{l}"
+        );
+    }
+    assert!(
+        body.iter().any(|l| l.contains(" NETWORK=PicoNet ")),
+        "{body:#?}"
+    );
+    // The ISUPPORT command repeats it, still before registration.
+    c.send("ISUPPORT");
+    let again = c.expect(" BATCH -");
+    assert!(again.iter().any(|l| l.contains(" 005 * ")), "{again:#?}");
+    // After CAP END the welcome's 005 lines are batched too.
+    c.send("CAP END");
+    let burst = c.register("alice");
+    for l in burst.iter().filter(|l| l.contains(" 005 ")) {
+        assert!(l.starts_with("@batch="), "{l}");
+    }
+    // A client without the capability gets plain 005 lines.
+    let mut plain = srv.connect();
+    for l in plain.register("bob").iter().filter(|l| l.contains(" 005 ")) {
+        assert!(l.starts_with(":pico.test 005 bob "), "{l}");
+    }
+}
+
+#[test]
+fn pre_away_allows_away_before_registration() {
+    let srv = TestServer::start();
+    let mut early = srv.connect();
+    early.send("AWAY :too early");
+    early.expect_line(" 451 ");
+    let mut c = srv.connect();
+    c.send("CAP LS 302");
+    c.send("CAP REQ :draft/pre-away");
+    c.expect_line(" ACK ");
+    c.send("AWAY *");
+    c.expect_line(":pico.test 306 * :You have been marked as being away");
+    c.send("CAP END");
+    c.register("alice");
+    let mut other = srv.client("bob");
+    other.send("WHOIS alice");
+    assert_eq!(other.expect_line(" 301 "), ":pico.test 301 bob alice :*");
+    other.send("PRIVMSG alice :there?");
+    assert_eq!(other.expect_line(" 301 "), ":pico.test 301 bob alice :*");
+}
+
+#[test]
+fn read_marker_on_join_and_markread() {
+    let srv = TestServer::start();
+    let mut c = capped(&srv, "alice", "draft/read-marker server-time");
+    c.send("JOIN #r");
+    let got = c.expect(" 366 ");
+    let mark = got
+        .iter()
+        .position(|l| l.ends_with(":pico.test MARKREAD #r *"))
+        .unwrap_or_else(|| panic!("{got:#?}"));
+    assert!(got[mark + 1..].iter().any(|l| l.contains(" 366 ")));
+    // Marks the time of a message it received.
+    let mut peer = srv.client("bob");
+    join(&mut peer, "#r");
+    peer.send("PRIVMSG #r :read me");
+    let (tags, _) = split(&c.expect_line(":read me"));
+    let t = tag(&tags, "time").expect("time").to_string();
+    c.send(&format!("MARKREAD #r timestamp={t}"));
+    let (_, body) = split(&c.expect_line(" MARKREAD "));
+    assert_eq!(body, format!(":pico.test MARKREAD #r timestamp={t}"));
+    // Asking gives it back; an older one does not move it; a part and a
+    // new join show it again.
+    c.send("MARKREAD #R timestamp=2000-01-01T00:00:00.000Z");
+    let (_, body) = split(&c.expect_line(" MARKREAD "));
+    assert_eq!(body, format!(":pico.test MARKREAD #R timestamp={t}"));
+    c.send("PART #r");
+    c.send("JOIN #r");
+    let (_, body) = split(&c.expect_line(" MARKREAD "));
+    assert_eq!(body, format!(":pico.test MARKREAD #r timestamp={t}"));
+    c.send("MARKREAD");
+    let (_, body) = split(&c.expect_line(" FAIL "));
+    assert_eq!(
+        body,
+        ":pico.test FAIL MARKREAD NEED_MORE_PARAMS :Missing parameters"
+    );
+    // Nobody else learns of it.
+    assert_quiet(&mut peer, "MARKREAD");
+}
+
+#[test]
+fn a_message_to_oneself_arrives_once() {
+    let srv = TestServer::start();
+    let mut c = capped(&srv, "alice", "echo-message znc.in/self-message");
+    c.send("PRIVMSG alice :note to self");
+    let seen = c.sync();
+    let copies = seen.iter().filter(|l| l.ends_with(":note to self")).count();
+    assert_eq!(copies, 1, "{seen:#?}");
+}
+
+#[test]
+fn standard_replies_turn_a_failed_rehash_into_fail() {
+    let srv = TestServer::with_config(&oper_config());
+    let mut legacy = capped(&srv, "alice", "");
+    let mut modern = capped(&srv, "bob", "standard-replies");
+    for c in [&mut legacy, &mut modern] {
+        c.send("OPER boss pw");
+        c.expect(" 381 ");
+    }
+    let good = std::fs::read_to_string(&srv.conf).expect("config");
+    std::fs::write(&srv.conf, format!("{good}\n[limits]\nbogus = 1\n")).expect("config");
+    modern.send("REHASH");
+    let fail = modern.expect_line(" FAIL ");
+    assert!(
+        fail.starts_with(":pico.test FAIL REHASH CONFIG_BAD :Error rehashing: "),
+        "{fail}"
+    );
+    legacy.send("REHASH");
+    let notice = legacy.expect_line(":Error rehashing: ");
+    assert!(notice.starts_with(":pico.test NOTICE alice :"), "{notice}");
+    std::fs::write(&srv.conf, good).expect("config");
+}

@@ -151,8 +151,9 @@ fn weechat_joins_and_talks_with_a_raw_client() {
         weechat_said(t, "raw", "hello weechat")
     });
     assert!(weechat_said(&chan, "wee", "hello from weechat"), "{chan}");
+    // WeeChat asks for extended-join, and shows the real name it carries.
     assert!(
-        chan.contains("wee (~wee@") && chan.contains("has joined #pico"),
+        chan.contains("wee (weechat) (~wee@") && chan.contains("has joined #pico"),
         "{chan}"
     );
 

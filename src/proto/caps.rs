@@ -22,11 +22,30 @@ pub const MESSAGE_TAGS: u64 = 1 << 7;
 pub const SERVER_TIME: u64 = 1 << 8;
 pub const BATCH: u64 = 1 << 9;
 pub const LABELED_RESPONSE: u64 = 1 << 10;
-/// Advertised with accounts (issue #7); the tag plumbing is here.
 pub const ACCOUNT_TAG: u64 = 1 << 11;
+pub const ACCOUNT_NOTIFY: u64 = 1 << 12;
+pub const EXTENDED_JOIN: u64 = 1 << 13;
+pub const CHGHOST: u64 = 1 << 14;
+pub const NO_IMPLICIT_NAMES: u64 = 1 << 15;
+pub const EXTENDED_MONITOR: u64 = 1 << 16;
+pub const STANDARD_REPLIES: u64 = 1 << 17;
+pub const SELF_MESSAGE: u64 = 1 << 18;
+pub const PRE_AWAY: u64 = 1 << 19;
+pub const READ_MARKER: u64 = 1 << 20;
+pub const EXTENDED_ISUPPORT: u64 = 1 << 21;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
+    Cap {
+        bit: ACCOUNT_NOTIFY,
+        name: "account-notify",
+        value: None,
+    },
+    Cap {
+        bit: ACCOUNT_TAG,
+        name: "account-tag",
+        value: None,
+    },
     Cap {
         bit: AWAY_NOTIFY,
         name: "away-notify",
@@ -43,8 +62,38 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: CHGHOST,
+        name: "chghost",
+        value: None,
+    },
+    Cap {
+        bit: PRE_AWAY,
+        name: "draft/pre-away",
+        value: None,
+    },
+    Cap {
+        bit: READ_MARKER,
+        name: "draft/read-marker",
+        value: None,
+    },
+    Cap {
+        bit: EXTENDED_ISUPPORT,
+        name: "draft/extended-isupport",
+        value: None,
+    },
+    Cap {
         bit: ECHO_MESSAGE,
         name: "echo-message",
+        value: None,
+    },
+    Cap {
+        bit: EXTENDED_JOIN,
+        name: "extended-join",
+        value: None,
+    },
+    Cap {
+        bit: EXTENDED_MONITOR,
+        name: "extended-monitor",
         value: None,
     },
     Cap {
@@ -68,6 +117,11 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: NO_IMPLICIT_NAMES,
+        name: "no-implicit-names",
+        value: None,
+    },
+    Cap {
         bit: SERVER_TIME,
         name: "server-time",
         value: None,
@@ -78,8 +132,18 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: STANDARD_REPLIES,
+        name: "standard-replies",
+        value: None,
+    },
+    Cap {
         bit: USERHOST_IN_NAMES,
         name: "userhost-in-names",
+        value: None,
+    },
+    Cap {
+        bit: SELF_MESSAGE,
+        name: "znc.in/self-message",
         value: None,
     },
 ];

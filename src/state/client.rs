@@ -106,6 +106,12 @@ pub struct Extra {
     pub invites: Vec<String>,
     /// Folded nicks this client MONITORs.
     pub monitoring: Vec<String>,
+    /// The account this client is logged in to (set by the accounts
+    /// issue's login paths through `State::set_account`).
+    pub account: Option<Box<str>>,
+    /// draft/read-marker: (folded target, UNIX ms of the last message
+    /// read), most recently set last; at most `MAX_READ_MARKERS`.
+    pub read_markers: Vec<(Box<str>, u64)>,
 }
 
 /// One client. Kept small: 10,000 idle clients should cost under 10 MB,
@@ -219,6 +225,20 @@ impl Client {
         self.extra.as_ref().map_or(&[], |e| &e.monitoring)
     }
 
+    pub fn account(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.account.as_deref())
+    }
+
+    /// The read marker (UNIX ms) this client set for a folded target.
+    pub fn read_marker(&self, folded: &str) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| {
+            e.read_markers
+                .iter()
+                .find(|(t, _)| &**t == folded)
+                .map(|&(_, ms)| ms)
+        })
+    }
+
     /// The cold fields, created on first use; call `tidy_extra` after a
     /// change that may have emptied them.
     pub fn extra_mut(&mut self) -> &mut Extra {
@@ -236,6 +256,7 @@ impl Client {
         } else if let Some(e) = self.extra.as_deref_mut() {
             e.invites.shrink_to_fit();
             e.monitoring.shrink_to_fit();
+            e.read_markers.shrink_to_fit();
         }
     }
 

@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
-use super::handlers::{channel, messaging, modes, monitor, oper, query, registration, user};
+use super::handlers::{
+    channel, messaging, modes, monitor, oper, query, read_marker, registration, user,
+};
 use super::labels;
 use super::timers::Timers;
 use super::{ClientId, State};
@@ -61,18 +63,20 @@ const fn oper_cmd(
 /// Every command, sorted by name (binary search).
 pub static COMMANDS: &[Spec] = &[
     cmd("ADMIN", query::admin, 0, false),
-    cmd("AWAY", user::away, 0, false),
+    cmd("AWAY", user::away, 0, true),
     cmd("CAP", registration::cap, 1, true),
     cmd("HELP", query::help, 0, false),
     cmd("HELPOP", query::help, 0, false),
     cmd("INFO", query::info, 0, false),
     cmd("INVITE", channel::invite, 2, false),
     cmd("ISON", query::ison, 1, false),
+    cmd("ISUPPORT", registration::isupport, 0, true),
     cmd("JOIN", channel::join, 1, false),
     cmd("KICK", channel::kick, 2, false),
     oper_cmd("KILL", oper::kill, 1, "kill"),
     cmd("LIST", channel::list, 0, false),
     cmd("LUSERS", query::lusers, 0, false),
+    cmd("MARKREAD", read_marker::markread, 0, false),
     cmd("MODE", modes::mode, 1, false),
     cmd("MONITOR", monitor::monitor, 1, false),
     cmd("MOTD", query::motd, 0, false),
@@ -151,6 +155,8 @@ impl State {
                 }
             }
         }
+        // A server batch never outlives the command that opened it.
+        self.end_batch();
         if labeled {
             self.end_label();
         }

@@ -1,12 +1,14 @@
 //! One message for many recipients, with the IRCv3 tags each recipient
 //! asked for, serialized once per *form* rather than once per recipient.
 //!
-//! A recipient's form is the set of tag capabilities it negotiated that
+//! A recipient's form is the set of capabilities it negotiated that
 //! change the bytes of a relayed message: `message-tags` (msgid, `bot`,
-//! client-only tags), `server-time` (`time`) and `account-tag`
-//! (`account`). Three bits give eight forms; each is written on first use
-//! and shared (`Rc`) by every recipient of that form. A channel of 5,000
-//! members whose clients use two forms costs two serializations.
+//! client-only tags), `server-time` (`time`), `account-tag` (`account`),
+//! and the one capability that selects the event's alternative wording
+//! if it has one (`extended-join`'s `JOIN #chan account :realname`). Four
+//! bits give sixteen forms; each is written on first use and shared
+//! (`Rc`) by every recipient of that form. A channel of 5,000 members
+//! whose clients use two forms costs two serializations.
 //!
 //! Plain data and the serializer; who gets which form is decided in
 //! `State` (`send_event*`). Imports `proto` only.
@@ -17,10 +19,20 @@ use crate::proto::{caps, write};
 
 /// The capability bits that select a form, in form-index bit order.
 const FORM_CAPS: [u64; 3] = [caps::MESSAGE_TAGS, caps::SERVER_TIME, caps::ACCOUNT_TAG];
-const FORMS: usize = 1 << FORM_CAPS.len();
+/// The tag forms, times two for the alternative wording.
+const FORMS: usize = 1 << (FORM_CAPS.len() + 1);
 const MT: usize = 1;
 const ST: usize = 2;
 const AT: usize = 4;
+const ALT: usize = 8;
+
+/// Another wording of an event for recipients with capability `cap`
+/// (`extended-join`).
+pub struct Alt<'a> {
+    pub cap: u64,
+    pub middle: &'a [&'a str],
+    pub trailing: Option<&'a str>,
+}
 
 /// A message to relay: what every recipient sees, plus the tags some of
 /// them see.
@@ -37,7 +49,9 @@ pub struct Event<'a> {
     /// `time` (RFC 3339, milliseconds, UTC).
     pub time: String,
     /// The sender's account (`account-tag`), if logged in.
-    pub account: Option<&'a str>,
+    pub account: Option<Box<str>>,
+    /// The wording for recipients with `alt.cap`, if the event has one.
+    pub alt: Option<Alt<'a>>,
     /// The sender has user mode +B (`bot` tag).
     pub bot: bool,
     /// Only `message-tags` recipients get it at all (TAGMSG).
@@ -63,6 +77,7 @@ impl<'a> Event<'a> {
             msgid: None,
             time: String::new(),
             account: None,
+            alt: None,
             bot: false,
             tags_only: false,
             forms: Default::default(),
@@ -77,7 +92,10 @@ impl<'a> Event<'a> {
     /// The line for a recipient with capabilities `caps`, written on the
     /// first request for its form.
     pub fn line_for(&mut self, caps: u64) -> Rc<[u8]> {
-        let form = form_of(caps);
+        let mut form = form_of(caps);
+        if self.alt.as_ref().is_some_and(|a| caps & a.cap != 0) {
+            form |= ALT;
+        }
         if let Some(line) = &self.forms[form] {
             return Rc::clone(line);
         }
@@ -107,7 +125,7 @@ impl<'a> Event<'a> {
             }
         }
         if form & AT != 0 {
-            if let Some(account) = self.account {
+            if let Some(account) = self.account.as_deref() {
                 tags.push(("account", account));
             }
         }
@@ -118,7 +136,12 @@ impl<'a> Event<'a> {
         // Every value is in wire form: times and ids need no escapes, an
         // account name is a nick, client tags were never unescaped.
         write::raw_tags(out, &tags);
-        write::line(out, self.source, self.command, self.middle, self.trailing);
+        match (&self.alt, form & ALT != 0) {
+            (Some(alt), true) => {
+                write::line(out, self.source, self.command, alt.middle, alt.trailing)
+            }
+            _ => write::line(out, self.source, self.command, self.middle, self.trailing),
+        }
     }
 }
 
@@ -171,7 +194,7 @@ mod tests {
         let mut ev = sample(&middle);
         ev.client_tags = vec![("+draft/typing", "active")];
         ev.bot = true;
-        ev.account = Some("alice");
+        ev.account = Some("alice".into());
         assert_eq!(text(&ev.line_for(0)), ":a!u@h PRIVMSG #c :hi there\r\n");
         assert_eq!(
             text(&ev.line_for(caps::SERVER_TIME)),
@@ -200,6 +223,28 @@ mod tests {
         let b = ev.line_for(caps::MESSAGE_TAGS | caps::MULTI_PREFIX);
         assert!(Rc::ptr_eq(&a, &b), "other caps do not make another form");
         let _ = ev.line_for(0);
+        assert_eq!(ev.forms_written(), 2);
+    }
+
+    #[test]
+    fn the_alternative_wording_is_its_own_form() {
+        let middle = ["#c"];
+        let alt_middle = ["#c", "*"];
+        let mut ev = Event::new(Some("a!u@h"), "JOIN", &middle, None);
+        ev.alt = Some(Alt {
+            cap: caps::EXTENDED_JOIN,
+            middle: &alt_middle,
+            trailing: Some("Alice L"),
+        });
+        assert_eq!(text(&ev.line_for(0)), ":a!u@h JOIN #c\r\n");
+        assert_eq!(
+            text(&ev.line_for(caps::EXTENDED_JOIN)),
+            ":a!u@h JOIN #c * :Alice L\r\n"
+        );
+        assert_eq!(
+            text(&ev.line_for(caps::EXTENDED_JOIN | caps::MULTI_PREFIX)),
+            ":a!u@h JOIN #c * :Alice L\r\n"
+        );
         assert_eq!(ev.forms_written(), 2);
     }
 

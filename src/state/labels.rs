@@ -57,7 +57,13 @@ impl Capture {
                     &mut out,
                 );
                 for line in self.lines.split_inclusive(|&b| b == b'\n') {
-                    write::add_raw_tag(line, "batch", reference, &mut out);
+                    // A line of a nested batch keeps its own batch tag;
+                    // that batch's BATCH lines carry this one's.
+                    if has_tag(line, "batch") {
+                        out.extend_from_slice(line);
+                    } else {
+                        write::add_raw_tag(line, "batch", reference, &mut out);
+                    }
                 }
                 let close = format!("-{reference}");
                 server_line(&[], &["BATCH", &close], &mut out);
@@ -65,6 +71,17 @@ impl Capture {
         }
         out
     }
+}
+
+/// Does a line (starting with its tags, if any) carry tag `key`?
+fn has_tag(line: &[u8], key: &str) -> bool {
+    let Some(rest) = line.strip_prefix(b"@") else {
+        return false;
+    };
+    let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+    rest[..end]
+        .split(|&b| b == b';')
+        .any(|t| t.split(|&b| b == b'=').next() == Some(key.as_bytes()))
 }
 
 /// Does a relayed `command` get a `msgid` (message-tags)? The events the

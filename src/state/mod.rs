@@ -20,6 +20,7 @@ pub mod fakelag;
 pub mod handlers;
 pub mod identity;
 pub mod labels;
+pub mod notify;
 pub mod sendq;
 pub mod timers;
 
@@ -148,6 +149,9 @@ pub struct State {
     /// The response of a labeled command being handled (labeled-response):
     /// its client's lines are held here until the command ends.
     capture: Option<labels::Capture>,
+    /// A server batch open for one client (`begin_batch`): its reference,
+    /// tagged on every line that client gets until `end_batch`.
+    out_batch: Option<(ClientId, String)>,
     /// `time` tag text for `now_ms`, formatted at most once per millisecond.
     time_text: (u64, String),
     /// Counter behind `msgid`s and batch references.
@@ -192,6 +196,7 @@ impl State {
             rehash_requested: None,
             shutdown_requested: false,
             capture: None,
+            out_batch: None,
             time_text: (u64::MAX, String::new()),
             msg_seq: 0,
         }
@@ -286,12 +291,26 @@ impl State {
         }
         let timed = c.has_cap(caps::SERVER_TIME);
         let held = self.capture.as_ref().is_some_and(|cap| cap.client == id);
-        if !timed && !held {
+        let batch = self
+            .out_batch
+            .as_ref()
+            .filter(|(to, _)| *to == id)
+            .map(|(_, r)| r.clone());
+        if !timed && !held && batch.is_none() {
             return self.enqueue(id, |q| q.push_bytes(bytes));
         }
         let time = timed.then(|| self.time_text().to_owned());
         let mut buf = Vec::with_capacity(bytes.len() + 40);
+        let mut tagged = Vec::new();
         for line in bytes.split_inclusive(|&b| b == b'\n') {
+            let line = match &batch {
+                Some(r) => {
+                    tagged.clear();
+                    write::add_raw_tag(line, "batch", r, &mut tagged);
+                    &tagged[..]
+                }
+                None => line,
+            };
             match &time {
                 Some(t) => write::add_raw_tag(line, "time", t, &mut buf),
                 None => buf.extend_from_slice(line),
@@ -306,6 +325,20 @@ impl State {
     /// Queues a shared line for one client (fan-out), enforcing its sendq.
     /// The line carries its own tags (`send_event`).
     pub fn send_shared(&mut self, id: ClientId, line: &Rc<[u8]>) {
+        if self.out_batch.as_ref().is_some_and(|(to, _)| *to == id) {
+            // Inside a batch the line needs this client's batch tag.
+            let r = self
+                .out_batch
+                .as_ref()
+                .map(|(_, r)| r.clone())
+                .unwrap_or_default();
+            let mut buf = Vec::with_capacity(line.len() + r.len() + 8);
+            write::add_raw_tag(line, "batch", &r, &mut buf);
+            return match self.capture.as_mut().filter(|cap| cap.client == id) {
+                Some(cap) => cap.hold(&buf),
+                None => self.enqueue(id, |q| q.push_bytes(&buf)),
+            };
+        }
         if let Some(cap) = self.capture.as_mut().filter(|cap| cap.client == id) {
             return cap.hold(line);
         }
@@ -413,6 +446,32 @@ impl State {
     ) {
         for peer in self.common_peers(id, include_self) {
             self.send_event(peer, ev);
+        }
+    }
+
+    /// Opens a server batch of `kind` (with `params`) for client `id`,
+    /// when it negotiated `batch`: every line it gets until `end_batch`
+    /// carries the batch's reference. Returns whether it opened one.
+    /// One batch at a time; an open one is closed first.
+    pub fn begin_batch(&mut self, id: ClientId, kind: &str, params: &[&str]) -> bool {
+        self.end_batch();
+        if !self.clients.get(id).is_some_and(|c| c.has_cap(caps::BATCH)) {
+            return false;
+        }
+        let reference = self.next_id();
+        let open = format!("+{reference}");
+        let mut middle = vec![open.as_str(), kind];
+        middle.extend_from_slice(params);
+        self.send_from_server(id, "BATCH", &middle, None);
+        self.out_batch = Some((id, reference));
+        true
+    }
+
+    /// Closes the open server batch, if any.
+    pub fn end_batch(&mut self) {
+        if let Some((id, reference)) = self.out_batch.take() {
+            let close = format!("-{reference}");
+            self.send_from_server(id, "BATCH", &[&close], None);
         }
     }
 
@@ -596,7 +655,7 @@ impl State {
         let c = &self.clients[id];
         if c.registered {
             let mask = c.mask();
-            let mut ev = self.event(Some(&mask), "QUIT", &[], Some(reason));
+            let mut ev = self.user_event(id, &mask, "QUIT", &[], Some(reason));
             self.send_event_to_common(id, &mut ev, false);
         }
         self.part_all(id);

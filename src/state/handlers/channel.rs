@@ -18,7 +18,9 @@ use crate::proto::{casemap, Message};
 use crate::state::channel::{flag, prefix, Channel};
 use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
+use crate::state::event::Alt;
 use crate::state::handlers::modes::has_privs_over;
+use crate::state::handlers::read_marker;
 use crate::state::{ChanId, ClientId, State};
 
 /// How many pending invites one client keeps (oldest dropped first).
@@ -107,8 +109,17 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
     }
     c.tidy_extra();
     let mask = c.mask();
+    // extended-join: `JOIN #chan <account|*> :<realname>`.
+    let account = c.account().unwrap_or("*").to_owned();
+    let realname = c.realname().to_owned();
     let middle = [chan_name.as_str()];
-    let mut ev = s.event(Some(&mask), "JOIN", &middle, None);
+    let extended = [chan_name.as_str(), account.as_str()];
+    let mut ev = s.user_event(id, &mask, "JOIN", &middle, None);
+    ev.alt = Some(Alt {
+        cap: caps::EXTENDED_JOIN,
+        middle: &extended,
+        trailing: Some(&realname),
+    });
     s.send_event_to_channel(chan, &mut ev, None);
     if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
         return Ok(());
@@ -118,7 +129,14 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
     }
     // Ergo sends nothing about the topic on JOIN when none is set.
     send_topic(s, id, chan, false);
-    send_names(s, id, chan);
+    let c = &s.clients[id];
+    if c.has_cap(caps::READ_MARKER) {
+        // Before RPL_ENDOFNAMES, as draft/read-marker asks.
+        read_marker::send_marker(s, id, &chan_name);
+    }
+    if !s.clients[id].has_cap(caps::NO_IMPLICIT_NAMES) {
+        send_names(s, id, chan);
+    }
     Ok(())
 }
 
@@ -141,7 +159,7 @@ fn announce_away(s: &mut State, id: ClientId, chan: ChanId, mask: &str, away: &s
     if to.is_empty() {
         return;
     }
-    let mut ev = s.event(Some(mask), "AWAY", &[], Some(away));
+    let mut ev = s.user_event(id, mask, "AWAY", &[], Some(away));
     for m in to {
         s.send_event(m, &mut ev);
     }
@@ -274,7 +292,7 @@ fn part_one(s: &mut State, id: ClientId, name: &str, reason: Option<&str>) -> Cm
     let chan_name = ch.name.clone();
     let mask = s.clients[id].mask();
     let middle = [chan_name.as_str()];
-    let mut ev = s.event(Some(&mask), "PART", &middle, reason);
+    let mut ev = s.user_event(id, &mask, "PART", &middle, reason);
     s.send_event_to_channel(chan, &mut ev, None);
     s.remove_member(chan, id);
     Ok(())
@@ -313,7 +331,7 @@ pub fn topic(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResu
     });
     let chan_name = ch.name.clone();
     let middle = [chan_name.as_str()];
-    let mut ev = s.event(Some(&mask), "TOPIC", &middle, Some(text));
+    let mut ev = s.user_event(id, &mask, "TOPIC", &middle, Some(text));
     s.send_event_to_channel(chan, &mut ev, None);
     Ok(())
 }
@@ -435,7 +453,7 @@ pub fn invite(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRes
     let mask = s.clients[id].mask();
     s.numeric_opt(id, RPL_INVITING, &[&target_nick, &chan_name], None);
     let middle = [target_nick.as_str(), chan_name.as_str()];
-    let mut ev = s.event(Some(&mask), "INVITE", &middle, None);
+    let mut ev = s.user_event(id, &mask, "INVITE", &middle, None);
     s.send_event(target, &mut ev);
     for member in notify {
         s.send_event(member, &mut ev);
@@ -498,7 +516,7 @@ fn kick_one(s: &mut State, id: ClientId, name: &str, nick: &str, reason: &str) -
     }
     let mask = s.clients[id].mask();
     let middle = [chan_name.as_str(), target_nick.as_str()];
-    let mut ev = s.event(Some(&mask), "KICK", &middle, Some(reason));
+    let mut ev = s.user_event(id, &mask, "KICK", &middle, Some(reason));
     s.send_event_to_channel(chan, &mut ev, None);
     s.remove_member(chan, target);
     Ok(())

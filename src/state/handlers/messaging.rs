@@ -12,7 +12,6 @@ use crate::proto::caps;
 use crate::proto::numeric::*;
 use crate::proto::Message;
 use crate::state::channel::{flag, prefix};
-use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::event::{is_client_tag, Event};
 use crate::state::{ClientId, State};
@@ -44,12 +43,19 @@ struct Relay<'a> {
 }
 
 impl<'a> Relay<'a> {
-    /// The event for one target, stamped with a fresh msgid.
-    fn event<'b>(&self, s: &mut State, source: &'b str, target: &'b [&'b str]) -> Event<'b>
+    /// The event from client `from` for one target, stamped with a fresh
+    /// msgid and the sender's account and bot tags.
+    fn event<'b>(
+        &self,
+        s: &mut State,
+        from: ClientId,
+        source: &'b str,
+        target: &'b [&'b str],
+    ) -> Event<'b>
     where
         'a: 'b,
     {
-        let mut ev = s.event(Some(source), self.cmd, target, self.text);
+        let mut ev = s.user_event(from, source, self.cmd, target, self.text);
         ev.client_tags = self.tags.clone();
         ev.tags_only = self.cmd == "TAGMSG";
         ev
@@ -162,10 +168,8 @@ fn to_channel(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdRe
     let shown_target = format!("{status}{}", ch.name);
     let mask = c.mask();
     let echo = c.has_cap(caps::ECHO_MESSAGE);
-    let bot = c.modes.has(UserModes::BOT);
     let middle = [shown_target.as_str()];
-    let mut ev = relay.event(s, &mask, &middle);
-    ev.bot = bot;
+    let mut ev = relay.event(s, id, &mask, &middle);
     match min_rank {
         None => s.send_event_to_channel(chan, &mut ev, Some(id)),
         Some(rank) => {
@@ -193,15 +197,14 @@ fn to_nick(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResul
     let c = &s.clients[id];
     let mask = c.mask();
     let echo = c.has_cap(caps::ECHO_MESSAGE);
-    let bot = c.modes.has(UserModes::BOT);
     let peer = &s.clients[to];
     let to_nick = peer.nick().to_owned();
     let away = peer.away().map(str::to_owned);
     let middle = [to_nick.as_str()];
-    let mut ev = relay.event(s, &mask, &middle);
-    ev.bot = bot;
+    let mut ev = relay.event(s, id, &mask, &middle);
     s.send_event(to, &mut ev);
-    if echo {
+    // A message to oneself arrives once, echo or not (znc.in/self-message).
+    if echo && to != id {
         s.send_event(id, &mut ev);
     }
     if let (Some(away), "PRIVMSG") = (away, relay.cmd) {

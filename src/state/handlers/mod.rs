@@ -9,5 +9,6 @@ pub mod modes;
 pub mod monitor;
 pub mod oper;
 pub mod query;
+pub mod read_marker;
 pub mod registration;
 pub mod user;

@@ -356,7 +356,7 @@ fn channel_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
     let (modes, args) = render(&applied);
     let mut middle: Vec<&str> = vec![&chan_name, &modes];
     middle.extend(args.iter().map(String::as_str));
-    let mut ev = s.event(Some(&setter), "MODE", &middle, None);
+    let mut ev = s.user_event(id, &setter, "MODE", &middle, None);
     s.send_event_to_channel(chan, &mut ev, None);
     Ok(())
 }

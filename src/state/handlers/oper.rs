@@ -12,9 +12,10 @@ use std::time::Instant;
 
 use crate::config::{Config, OperConfig};
 use crate::proto::numeric::*;
-use crate::proto::{casemap, Message};
+use crate::proto::{caps, casemap, Message};
 use crate::state::client::{OperSession, UserModes};
 use crate::state::error::{CmdError, CmdResult};
+use crate::state::handlers::registration;
 use crate::state::{ClientId, Purpose, State};
 
 /// The `[[oper]]` block named `name` (case-insensitive, like nicks).
@@ -118,11 +119,12 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
         }
     }
     let vhost = block.vhost.clone().filter(|v| *v != c.host());
-    if let Some(v) = &vhost {
-        c.id.set_host(v);
-    }
     let nick = c.nick().to_owned();
-    let new_mask = c.mask();
+    if let Some(v) = &vhost {
+        // Peers with `chghost` hear of it (CHGHOST from the old mask).
+        s.set_host(id, None, v);
+    }
+    let new_mask = s.clients[id].mask();
     s.numeric(id, RPL_YOUREOPER, &[], "You are now an IRC operator");
     let mut change = String::new();
     if !added.is_empty() {
@@ -184,7 +186,7 @@ pub fn wallops(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
         return Err(CmdError::NeedMoreParams("WALLOPS"));
     }
     let mask = s.clients[id].mask();
-    let mut ev = s.event(Some(&mask), "WALLOPS", &[], Some(text));
+    let mut ev = s.user_event(id, &mask, "WALLOPS", &[], Some(text));
     let to: Vec<ClientId> = s
         .clients
         .iter()
@@ -228,9 +230,22 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| cfg.path.display().to_string());
+            let old_isupport = s.isupport.clone();
             s.apply_config(cfg);
             refresh_opers(s);
             s.recount_all();
+            if s.isupport != old_isupport {
+                // draft/extended-isupport: updates reach those who asked.
+                let to: Vec<ClientId> = s
+                    .clients
+                    .iter()
+                    .filter(|(_, c)| c.has_cap(caps::EXTENDED_ISUPPORT) && !c.dead)
+                    .map(|(i, _)| i)
+                    .collect();
+                for c in to {
+                    registration::send_isupport(s, c);
+                }
+            }
             if let Some(b) = by {
                 s.numeric(b, RPL_REHASHING, &[&file], "Rehashing");
             }
@@ -238,7 +253,12 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
         }
         Err(msg) => {
             if let Some(b) = by {
-                s.notice(b, &format!("Error rehashing: {msg}"));
+                let text = format!("Error rehashing: {msg}");
+                if s.clients[b].has_cap(caps::STANDARD_REPLIES) {
+                    s.send_from_server(b, "FAIL", &["REHASH", "CONFIG_BAD"], Some(&text));
+                } else {
+                    s.notice(b, &text);
+                }
             }
             s.snotice(&format!("Rehash by {who} failed: {msg}"));
         }
@@ -520,5 +540,31 @@ mod tests {
         let lines = h.take(a);
         assert_has(&lines, ":- hello");
         assert_lacks(&lines, "new motd");
+        // standard-replies: a FAIL the client can act on.
+        h.s.clients[a].caps |= caps::STANDARD_REPLIES;
+        h.line(a, "REHASH");
+        let by = h.s.rehash_requested.take();
+        rehash_done(&mut h.s, by, Err("ircd.conf:3:1: bad key".into()));
+        assert_has(
+            &h.take(a),
+            ":pico.test FAIL REHASH CONFIG_BAD :Error rehashing: ircd.conf:3:1: bad key",
+        );
+    }
+
+    #[test]
+    fn rehash_sends_changed_isupport_to_extended_isupport_clients() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        h.s.clients[b].caps |= caps::EXTENDED_ISUPPORT | caps::BATCH;
+        let mut cfg = config();
+        cfg.limits.topiclen = 77;
+        rehash_done(&mut h.s, None, Ok(cfg));
+        let out = h.take(b);
+        assert!(out[0].starts_with(":pico.test BATCH +") && out[0].ends_with(" draft/isupport"));
+        assert_has(&out, "TOPICLEN=77");
+        assert!(out[1].starts_with("@batch="), "{out:?}");
+        assert!(out.iter().any(|l| l.starts_with(":pico.test BATCH -")));
+        assert_lacks(&h.take(a), " 005 ");
     }
 }

@@ -624,6 +624,11 @@ static HELP: &[(&str, &str)] = &[
         "ISON <nick>{ <nick>}\n\nTells which of the given nicks are online.",
     ),
     (
+        "ISUPPORT",
+        "ISUPPORT\n\nShows again what this server supports (the 005 lines), also before\n\
+         you are registered.",
+    ),
+    (
         "JOIN",
         "JOIN <channel>{,<channel>} [<key>{,<key>}]\n\nJoins channels, creating those that do not exist. JOIN 0 leaves\n\
          every channel.",
@@ -644,6 +649,11 @@ static HELP: &[(&str, &str)] = &[
     (
         "LUSERS",
         "LUSERS\n\nShows how many users, operators and channels there are.",
+    ),
+    (
+        "MARKREAD",
+        "MARKREAD <target> [timestamp=<time>]\n\nSets or shows the time of the last message you read in <target>\n\
+         (draft/read-marker). Your clients do this for you.",
     ),
     (
         "MODE",

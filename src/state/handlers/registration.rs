@@ -80,7 +80,7 @@ pub fn change_nick(s: &mut State, id: ClientId, new: &str) {
     let old_nick = s.clients[id].nick().to_owned();
     let old_folded = casemap::fold(&old_nick);
     let new_folded = casemap::fold(new);
-    let mut ev = s.event(Some(&mask), "NICK", &[], Some(new));
+    let mut ev = s.user_event(id, &mask, "NICK", &[], Some(new));
     s.send_event_to_common(id, &mut ev, true);
     s.record_whowas(id);
     if s.nicks.get(old_folded.as_str()) == Some(&id) {
@@ -167,13 +167,19 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                     None => ok = false,
                 }
             }
+            let before = c.caps;
             let verb = if ok {
                 c.caps = (c.caps | add) & !remove;
                 "ACK"
             } else {
                 "NAK"
             };
+            let after = c.caps;
             s.send_line(id, Some(&server), "CAP", &[&nick, verb], Some(req.trim()));
+            if after & !before & caps::EXTENDED_ISUPPORT != 0 {
+                // draft/extended-isupport: the list as soon as it is enabled.
+                send_isupport(s, id);
+            }
         }
         "END" => {
             let c = &mut s.clients[id];
@@ -370,12 +376,25 @@ pub fn isupport_tokens(cfg: &Config) -> Vec<String> {
     ]
 }
 
-/// 005 lines, at most 13 tokens each.
+/// `ISUPPORT` (draft/extended-isupport, as Ergo): the 005 lines again,
+/// also before registration.
+pub fn isupport(s: &mut State, id: ClientId, _m: &Message, _now: Instant) -> CmdResult {
+    send_isupport(s, id);
+    Ok(())
+}
+
+/// 005 lines, at most 13 tokens each; inside a `draft/isupport` batch
+/// for clients with `draft/extended-isupport` and `batch`.
 pub fn send_isupport(s: &mut State, id: ClientId) {
+    let batched =
+        s.clients[id].has_cap(caps::EXTENDED_ISUPPORT) && s.begin_batch(id, "draft/isupport", &[]);
     let tokens = s.isupport.clone();
     for chunk in tokens.chunks(13) {
         let p: Vec<&str> = chunk.iter().map(String::as_str).collect();
         s.numeric(id, RPL_ISUPPORT, &p, "are supported by this server");
+    }
+    if batched {
+        s.end_batch();
     }
 }
 

@@ -12,28 +12,22 @@ use crate::proto::numeric::*;
 use crate::proto::write::cut;
 use crate::proto::{caps, Message};
 use crate::state::error::{CmdError, CmdResult};
+use crate::state::notify::ToSelf;
 use crate::state::{ClientId, State};
 
 /// Sends `:mask <command> [:<text>]` once to every common-channel peer of
-/// `id` that has capability `cap` (and to `id` itself when `to_self`).
+/// `id` that has capability `cap`, and to extended-monitor watchers.
 fn tell_peers(
     s: &mut State,
     id: ClientId,
     cap: u64,
     command: &str,
     text: Option<&str>,
-    to_self: bool,
+    to_self: ToSelf,
 ) {
     let mask = s.clients[id].mask();
-    let mut ev = s.event(Some(&mask), command, &[], text);
-    for peer in s.common_peers(id, false) {
-        if s.clients[peer].has_cap(cap) {
-            s.send_event(peer, &mut ev);
-        }
-    }
-    if to_self {
-        s.send_event(id, &mut ev);
-    }
+    let mut ev = s.user_event(id, &mask, command, &[], text);
+    s.send_change(id, cap, &mut ev, to_self);
 }
 
 /// `AWAY [:<message>]`
@@ -41,7 +35,15 @@ fn tell_peers(
 /// A message (cut to AWAYLEN bytes) marks the client away (306); none, or
 /// an empty one, marks it back (305). Peers with `away-notify` hear of it
 /// only when the state or the message actually changed (as Ergo).
+///
+/// Before registration only with `draft/pre-away`; `AWAY *` ("not present
+/// for an unspecified reason", from clients that connect on their own) is
+/// kept and shown as it is, which that spec allows.
 pub fn away(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
+    let c = &s.clients[id];
+    if !c.registered && !c.has_cap(caps::PRE_AWAY) {
+        return Err(CmdError::NotRegistered);
+    }
     let text = cut(m.param(0), s.config.limits.awaylen);
     let new = (!text.is_empty()).then(|| text.to_string());
     let c = &mut s.clients[id];
@@ -57,7 +59,14 @@ pub fn away(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
         ),
     }
     if old != new {
-        tell_peers(s, id, caps::AWAY_NOTIFY, "AWAY", new.as_deref(), false);
+        tell_peers(
+            s,
+            id,
+            caps::AWAY_NOTIFY,
+            "AWAY",
+            new.as_deref(),
+            ToSelf::Never,
+        );
     }
     Ok(())
 }
@@ -86,7 +95,14 @@ pub fn setname(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRe
         ));
     }
     s.clients[id].id.set_realname(&realname);
-    tell_peers(s, id, caps::SETNAME, "SETNAME", Some(&realname), true);
+    tell_peers(
+        s,
+        id,
+        caps::SETNAME,
+        "SETNAME",
+        Some(&realname),
+        ToSelf::Always,
+    );
     Ok(())
 }
 
