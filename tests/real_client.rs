@@ -1,31 +1,41 @@
 //! Real IRC clients against the real binary: WeeChat (`weechat-headless`)
 //! and irssi (inside a detached `tmux`) join a channel and exchange
-//! messages with a raw-socket client.
+//! messages with a raw-socket client; irc-framework (npm, the library
+//! behind Kiwi IRC and The Lounge, driven by `tests/js/ircfw_client.js`)
+//! also negotiates its IRCv3 capabilities and exchanges `server-time` and
+//! `msgid` tags with raw clients.
 //!
-//! The clients come from apt (`scripts/test` installs them). A missing
-//! client is a test failure naming the package, never a silent skip.
+//! The clients come from apt and npm (`scripts/test` installs them). A
+//! missing client is a test failure naming what to install, never a
+//! silent skip.
 
 mod util;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use util::{TestServer, WAIT};
+use serde_yaml_ng::Value;
+use util::{Client, TestServer, WAIT};
 
 static SESSION: AtomicUsize = AtomicUsize::new(0);
 
+/// Is `bin` on PATH?
+fn on_path(bin: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+        .unwrap_or(false)
+}
+
 /// Fails (does not skip) when `bin` is not on PATH.
 fn require(bin: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-        .unwrap_or(false);
     assert!(
-        found,
+        on_path(bin),
         "`{bin}` is not on PATH: install the apt package `{package}` \
          (`apt-get install {package}`; scripts/test does this when run as root)"
     );
@@ -415,4 +425,564 @@ fn irssi_joins_and_talks_with_a_raw_client() {
     } else {
         eprintln!("note: this irssi did not ask for server-time");
     }
+}
+
+// irc-framework (npm) ------------------------------------------------------
+
+/// The irc-framework release `tests/js/package-lock.json` pins. The lists
+/// below are read from its `src/commands/handlers/registration.js`: a new
+/// release must be checked against them.
+const IRCFW_VERSION: &str = "4.14.0";
+
+/// What irc-framework asks for, with its default options, of the
+/// capabilities a server offers (`want` in its CAP handler).
+const IRCFW_WANTS: &[&str] = &[
+    "cap-notify",
+    "batch",
+    "multi-prefix",
+    "message-tags",
+    "draft/message-tags-0.2",
+    "away-notify",
+    "invite-notify",
+    "account-notify",
+    "account-tag",
+    "server-time",
+    "userhost-in-names",
+    "extended-join",
+    "znc.in/server-time-iso",
+    "znc.in/server-time",
+];
+
+/// What it asks for besides with one of its `enable_*` options
+/// (`ircfw_client.js --enable NAME`).
+const IRCFW_OPTIONAL: &[(&str, &str)] = &[
+    ("echomessage", "echo-message"),
+    ("setname", "setname"),
+    ("chghost", "chghost"),
+];
+
+/// `tests/js`: the driver script and, after `npm ci`, its node_modules.
+fn js_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("js")
+}
+
+/// irc-framework in a `node` process running `tests/js/ircfw_client.js`:
+/// commands go to its stdin, and each line of its stdout is one JSON event
+/// (read with the YAML parser the tests already have: JSON is YAML).
+struct IrcFramework {
+    child: KillOnDrop,
+    stdin: Option<ChildStdin>,
+    events: Receiver<String>,
+    /// Every event so far, in order, as parsed and as printed.
+    seen: Vec<(Value, String)>,
+    stderr: PathBuf,
+}
+
+impl IrcFramework {
+    /// Starts it against `srv` as `nick`, to join `channel`; `args` are
+    /// more ircfw_client.js options. Fails (does not skip) when node or
+    /// the npm packages are missing.
+    fn start(srv: &TestServer, nick: &str, channel: &str, args: &[String]) -> IrcFramework {
+        assert!(
+            on_path("node"),
+            "`node` is not on PATH: install Node.js (20 or later) with npm, then run \
+             scripts/test, which installs irc-framework into tests/js"
+        );
+        let js = js_dir();
+        assert!(
+            js.join("node_modules/irc-framework/package.json").is_file(),
+            "irc-framework is not installed in {}: run scripts/test, which runs \
+             `npm ci --prefix tests/js` (Node.js and npm needed)",
+            js.display()
+        );
+        let stderr = srv.dir.join(format!("ircfw-{nick}.stderr"));
+        let mut child = Command::new("node")
+            .arg(js.join("ircfw_client.js"))
+            .args(["--host", &srv.addr.ip().to_string()])
+            .args(["--port", &srv.addr.port().to_string()])
+            .args(["--nick", nick, "--channel", channel])
+            // Its own bound, past every expectation's; KillOnDrop is the last.
+            .args(["--timeout", "60"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("spawn node");
+        let stdout = child.stdout.take().expect("stdout");
+        let stdin = child.stdin.take();
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        IrcFramework {
+            child: KillOnDrop(child),
+            stdin,
+            events,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// One command line (`say TEXT`, `quit TEXT`).
+    fn command(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").expect("write to ircfw_client.js");
+        stdin.flush().expect("flush");
+    }
+
+    /// Takes in one event line; false once stdout is closed.
+    fn read_one(&mut self, timeout: Duration) -> bool {
+        match self.events.recv_timeout(timeout) {
+            Ok(line) => {
+                let value = serde_yaml_ng::from_str::<Value>(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}\n{}", self.log()));
+                self.seen.push((value, line));
+                true
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => true,
+            Err(mpsc::RecvTimeoutError::Disconnected) => false,
+        }
+    }
+
+    /// The first event named `name` satisfying `ok`, among those seen so
+    /// far and those to come within `WAIT`.
+    fn wait_for(&mut self, name: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + WAIT;
+        let mut from = 0;
+        loop {
+            if let Some((v, _)) = self.seen[from..]
+                .iter()
+                .find(|(v, _)| text(v, "event") == name && ok(v))
+            {
+                return v.clone();
+            }
+            from = self.seen.len();
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero() && self.read_one(left.min(Duration::from_millis(200))),
+                "irc-framework never reported a matching {name:?}\n{}",
+                self.log()
+            );
+        }
+    }
+
+    /// The events named `name` seen so far.
+    fn all(&self, name: &str) -> Vec<&Value> {
+        self.seen
+            .iter()
+            .map(|(v, _)| v)
+            .filter(|v| text(v, "event") == name)
+            .collect()
+    }
+
+    /// Waits for the process to exit and reads every event it printed.
+    fn finish(&mut self) -> std::process::ExitStatus {
+        self.stdin = None;
+        let status = self.child.wait_exit();
+        let deadline = Instant::now() + WAIT;
+        while self.read_one(Duration::from_millis(100)) {
+            assert!(Instant::now() < deadline, "stdout never closed");
+        }
+        status
+    }
+
+    /// Everything it printed (events, then stderr), for failure messages.
+    fn log(&self) -> String {
+        let events: Vec<&str> = self.seen.iter().map(|(_, l)| l.as_str()).collect();
+        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        format!(
+            "irc-framework events:\n{}\nits stderr:\n{stderr}",
+            events.join("\n")
+        )
+    }
+}
+
+/// A string field of an event (`""` when absent).
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_default()
+}
+
+/// A list-of-strings field, sorted.
+fn sorted_strings(v: &Value) -> Vec<String> {
+    let mut list: Vec<String> = v
+        .as_sequence()
+        .unwrap_or_else(|| panic!("not a list: {v:?}"))
+        .iter()
+        .map(|s| s.as_str().expect("a string").to_string())
+        .collect();
+    list.sort();
+    list
+}
+
+/// Registers `nick` after `CAP REQ` for `caps` and reads the burst.
+fn capped(srv: &TestServer, nick: &str, caps: &str) -> Client {
+    let mut c = srv.connect();
+    c.send("CAP LS 302");
+    c.send(&format!("CAP REQ :{caps}"));
+    let ack = c.expect_line(&format!(" ACK :{caps}"));
+    assert!(ack.contains(" CAP * ACK "), "{ack}");
+    c.send("CAP END");
+    c.register(nick);
+    c
+}
+
+/// The capability names the server offers in `CAP LS 302`.
+fn server_caps(srv: &TestServer) -> Vec<String> {
+    let mut c = srv.connect();
+    c.send("CAP LS 302");
+    let ls = c.expect_line(" CAP * LS ");
+    let (head, list) = ls.split_once(" :").expect("a CAP LS list");
+    assert!(!head.ends_with(" *"), "one CAP LS line expected: {ls}");
+    let mut caps: Vec<String> = list
+        .split(' ')
+        .map(|c| c.split('=').next().unwrap_or(c).to_string())
+        .collect();
+    caps.sort();
+    caps
+}
+
+/// The tags of a line as `(key, value)` pairs, and the rest of the line.
+fn split_tags(line: &str) -> (Vec<(String, String)>, String) {
+    let Some(rest) = line.strip_prefix('@') else {
+        return (Vec::new(), line.to_string());
+    };
+    let (tags, body) = rest.split_once(' ').expect("a body after the tags");
+    let tags = tags
+        .split(';')
+        .map(|t| {
+            let (k, v) = t.split_once('=').unwrap_or((t, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    (tags, body.to_string())
+}
+
+fn tag<'a>(tags: &'a [(String, String)], key: &str) -> &'a str {
+    tags.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {key} tag in {tags:?}"))
+}
+
+/// `2026-11-25T10:00:00.123Z` (RFC 3339, milliseconds, UTC) as
+/// milliseconds since 1970; panics on any other shape.
+fn epoch_ms(v: &str) -> i64 {
+    let b = v.as_bytes();
+    assert_eq!(b.len(), 24, "{v}");
+    for (i, c) in b.iter().enumerate() {
+        let want = match i {
+            4 | 7 => b'-',
+            10 => b'T',
+            13 | 16 => b':',
+            19 => b'.',
+            23 => b'Z',
+            _ => {
+                assert!(c.is_ascii_digit(), "{v}");
+                continue;
+            }
+        };
+        assert_eq!(*c, want, "{v}");
+    }
+    let n = |r: std::ops::Range<usize>| v[r].parse::<i64>().expect("digits");
+    let (m, d) = (n(5..7), n(8..10));
+    assert!((1..=12).contains(&m) && (1..=31).contains(&d), "{v}");
+    // Days from the civil date (H. Hinnant's algorithm).
+    let y = n(0..4) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    (((days * 24 + n(11..13)) * 60 + n(14..16)) * 60 + n(17..19)) * 1000 + n(20..23)
+}
+
+/// A `msgid`: non-empty, letters and digits.
+fn assert_msgid(v: &str) {
+    assert!(
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{v}"
+    );
+}
+
+/// The command (or numeric) of a raw line.
+fn command_of(line: &str) -> &str {
+    let line = match line.strip_prefix('@') {
+        Some(rest) => rest.split_once(' ').map_or("", |(_, b)| b),
+        None => line,
+    };
+    let line = match line.strip_prefix(':') {
+        Some(rest) => rest.split_once(' ').map_or("", |(_, b)| b),
+        None => line,
+    };
+    line.split(' ').next().unwrap_or_default()
+}
+
+/// irc-framework, started with `enable` (its `enable_*` options) and
+/// `extra_caps` (`requestCap`), negotiates, joins `#pico` and talks with
+/// raw clients `raw` and `peer` (both with `message-tags server-time`;
+/// `peer` is the second witness of what the server relays).
+fn ircfw_session(enable: &[&str], extra_caps: &[&str]) {
+    let srv = TestServer::start();
+    let offered = server_caps(&srv);
+    let mut raw = capped(&srv, "raw", "message-tags server-time");
+    let mut peer = capped(&srv, "peer", "message-tags server-time");
+    raw.send("JOIN #pico");
+    raw.expect(" 366 raw #pico ");
+    peer.send("JOIN #pico");
+    peer.expect(" 366 peer #pico ");
+    let peer_join = raw.expect_line(" JOIN #pico");
+    let peer_mask = split_tags(&peer_join).1;
+    let peer_mask = peer_mask
+        .strip_prefix(':')
+        .and_then(|b| b.strip_suffix(" JOIN #pico"))
+        .unwrap_or_else(|| panic!("{peer_join}"))
+        .to_string();
+    assert!(peer_mask.starts_with("peer!~peer@"), "{peer_join}");
+    // Two prefixes on one member, for its multi-prefix NAMES.
+    raw.send("MODE #pico +ov peer peer");
+    raw.expect(" MODE #pico +ov peer peer");
+    peer.expect(" MODE #pico +ov peer peer");
+
+    // Every capability it asks for that the server offers, exactly.
+    let mut wants: Vec<&str> = IRCFW_WANTS.to_vec();
+    for e in enable {
+        let (_, cap) = IRCFW_OPTIONAL
+            .iter()
+            .find(|(o, _)| o == e)
+            .unwrap_or_else(|| panic!("no enable_{e} option"));
+        wants.push(cap);
+    }
+    wants.extend(extra_caps);
+    let expected: Vec<String> = offered
+        .iter()
+        .filter(|c| wants.contains(&c.as_str()))
+        .cloned()
+        .collect();
+    let echo = expected.iter().any(|c| c == "echo-message");
+    assert_eq!(echo, enable.contains(&"echomessage"), "{offered:?}");
+    for core in ["message-tags", "server-time", "batch"] {
+        assert!(expected.iter().any(|c| c == core), "{core}: {offered:?}");
+    }
+
+    let mut args = Vec::new();
+    if !enable.is_empty() {
+        args.extend(["--enable".to_string(), enable.join(",")]);
+    }
+    for cap in extra_caps {
+        args.extend(["--cap".to_string(), cap.to_string()]);
+    }
+    let mut fw = IrcFramework::start(&srv, "fw", "#pico", &args);
+    let start = fw.wait_for("start", |_| true);
+    assert_eq!(
+        text(&start, "version"),
+        IRCFW_VERSION,
+        "tests/js installs another irc-framework: check IRCFW_WANTS against it"
+    );
+
+    // Negotiation and registration, as irc-framework saw them.
+    let registered = fw.wait_for("registered", |_| true);
+    assert_eq!(text(&registered, "nick"), "fw");
+    assert_eq!(sorted_strings(&registered["caps"]), expected);
+    let ls = fw.wait_for("cap_ls", |_| true);
+    assert_eq!(sorted_strings(&ls["caps"]), offered);
+    let req = fw.wait_for("cap_req", |_| true);
+    assert_eq!(sorted_strings(&req["caps"]), expected);
+    let ack = fw.wait_for("cap_ack", |_| true);
+    assert_eq!(sorted_strings(&ack["caps"]), expected);
+    assert_eq!(fw.all("cap_req").len(), 1, "{}", fw.log());
+    assert!(fw.all("cap_nak").is_empty(), "{}", fw.log());
+
+    // It joined: the JOIN it parsed is the one the others got, tags too.
+    let joined = fw.wait_for("join", |e| text(e, "nick") == "fw");
+    assert_eq!(text(&joined, "channel"), "#pico");
+    let fw_join = raw.expect_line(" JOIN #pico");
+    assert_eq!(peer.expect_line(" JOIN #pico"), fw_join);
+    let (tags, body) = split_tags(&fw_join);
+    let mask = format!(
+        "fw!{}@{}",
+        text(&joined, "ident"),
+        text(&joined, "hostname")
+    );
+    assert!(mask.starts_with("fw!~fw@"), "{mask}");
+    assert_eq!(body, format!(":{mask} JOIN #pico"));
+    assert_eq!(text(&joined["tags"], "time"), tag(&tags, "time"));
+    assert_eq!(text(&joined["tags"], "msgid"), tag(&tags, "msgid"));
+    assert_eq!(joined["time"].as_i64(), Some(epoch_ms(tag(&tags, "time"))));
+
+    // It speaks: both raw clients get the same line, with a fresh msgid
+    // and the server's time; with echo-message it gets the same back.
+    fw.command("say hello from irc-framework");
+    let said = raw.expect_line("PRIVMSG #pico");
+    assert_eq!(peer.expect_line("PRIVMSG #pico"), said);
+    let (tags, body) = split_tags(&said);
+    assert_eq!(
+        body,
+        format!(":{mask} PRIVMSG #pico :hello from irc-framework")
+    );
+    assert_eq!(tags.len(), 2, "{said}");
+    let (fw_time, fw_msgid) = (tag(&tags, "time"), tag(&tags, "msgid"));
+    assert_msgid(fw_msgid);
+    assert_ne!(fw_msgid, tag(&split_tags(&fw_join).0, "msgid"));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    let now_ms = i64::try_from(now_ms).expect("ms");
+    assert!(
+        (now_ms - epoch_ms(fw_time)).abs() < 60_000,
+        "{fw_time} is not now"
+    );
+    if echo {
+        let own = fw.wait_for("privmsg", |e| text(e, "nick") == "fw");
+        assert_eq!(text(&own, "target"), "#pico");
+        assert_eq!(text(&own, "message"), "hello from irc-framework");
+        assert_eq!(text(&own["tags"], "time"), fw_time);
+        assert_eq!(text(&own["tags"], "msgid"), fw_msgid);
+        assert_eq!(own["time"].as_i64(), Some(epoch_ms(fw_time)));
+    }
+
+    // The raw client speaks: irc-framework gets the tags `peer` got.
+    raw.send("PRIVMSG #pico :hello irc-framework");
+    let relayed = peer.expect_line("PRIVMSG #pico");
+    let (tags, body) = split_tags(&relayed);
+    assert!(
+        body.starts_with(":raw!~raw@") && body.ends_with(" PRIVMSG #pico :hello irc-framework"),
+        "{relayed}"
+    );
+    let (time, msgid) = (tag(&tags, "time"), tag(&tags, "msgid"));
+    assert_msgid(msgid);
+    assert_ne!(msgid, fw_msgid);
+    let raw_mask = body
+        .strip_prefix(':')
+        .and_then(|b| b.split(' ').next())
+        .expect("a prefix");
+    let got = fw.wait_for("privmsg", |e| text(e, "nick") == "raw");
+    assert_eq!(
+        format!(
+            ":raw!{}@{} PRIVMSG {} :{}",
+            text(&got, "ident"),
+            text(&got, "hostname"),
+            text(&got, "target"),
+            text(&got, "message")
+        ),
+        body
+    );
+    assert_eq!(text(&got["tags"], "time"), time);
+    assert_eq!(text(&got["tags"], "msgid"), msgid);
+    assert_eq!(got["time"].as_i64(), Some(epoch_ms(time)));
+
+    // The NAMES it read on joining (multi-prefix, userhost-in-names).
+    let names = fw.wait_for("userlist", |e| text(e, "channel") == "#pico");
+    let mut members: Vec<(String, Vec<String>)> = names["users"]
+        .as_sequence()
+        .expect("users")
+        .iter()
+        .map(|u| {
+            let mask = format!(
+                "{}!{}@{}",
+                text(u, "nick"),
+                text(u, "ident"),
+                text(u, "hostname")
+            );
+            (mask, sorted_strings(&u["modes"]))
+        })
+        .collect();
+    members.sort();
+    let modes = |m: &[&str]| m.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        members,
+        [
+            (mask.clone(), modes(&[])),
+            (peer_mask, modes(&["o", "v"])),
+            (raw_mask.to_string(), modes(&["o"])),
+        ],
+        "{}",
+        fw.log()
+    );
+
+    fw.command("quit see you");
+    let quit = raw.expect_line(" QUIT ");
+    assert_eq!(split_tags(&quit).1, format!(":{mask} QUIT :Quit: see you"));
+    let status = fw.finish();
+    assert!(status.success(), "exit {status}\n{}", fw.log());
+
+    // The whole session: one message each way (and the echo), nothing
+    // it could not take, and `time` on every line after the ACK (but the
+    // closing `ERROR`: the tag is optional, and that line is not an event).
+    let log = fw.log();
+    let privmsgs: Vec<&str> = fw.all("privmsg").iter().map(|e| text(e, "nick")).collect();
+    assert_eq!(
+        privmsgs,
+        if echo { vec!["fw", "raw"] } else { vec!["raw"] },
+        "{log}"
+    );
+    let closed = fw.all("closed");
+    assert!(
+        closed.len() == 1 && closed[0]["requested"].as_bool() == Some(true),
+        "{log}"
+    );
+    for bad in ["timeout", "socket_error", "bad_command"] {
+        assert!(fw.all(bad).is_empty(), "{bad}: {log}");
+    }
+    // irc-framework reports the closing `ERROR` as an error; nothing else.
+    let errors: Vec<&str> = fw
+        .all("irc_error")
+        .iter()
+        .map(|e| text(e, "reason"))
+        .collect();
+    assert_eq!(errors, ["Quit: see you"], "{log}");
+    // Lines it has no handler for: informational numerics only.
+    for unknown in fw.all("unknown") {
+        let cmd = text(unknown, "command");
+        assert!(
+            cmd.len() == 3 && cmd < "400" && cmd.bytes().all(|b| b.is_ascii_digit()),
+            "{cmd}: {log}"
+        );
+    }
+    let from_server: Vec<&str> = fw
+        .all("raw")
+        .iter()
+        .filter(|e| e["from_server"].as_bool() == Some(true))
+        .map(|e| text(e, "line"))
+        .collect();
+    let acked = from_server
+        .iter()
+        .position(|l| command_of(l) == "CAP" && l.contains(" ACK "))
+        .unwrap_or_else(|| panic!("{log}"));
+    for line in &from_server {
+        let cmd = command_of(line);
+        assert!(
+            !(cmd.starts_with('4') || cmd.starts_with('5') || cmd == "FAIL"),
+            "{line}"
+        );
+    }
+    for line in &from_server[acked + 1..] {
+        if command_of(line) == "ERROR" {
+            continue;
+        }
+        let (tags, _) = split_tags(line);
+        epoch_ms(tag(&tags, "time"));
+    }
+}
+
+#[test]
+fn irc_framework_negotiates_its_caps_and_exchanges_tagged_messages() {
+    ircfw_session(&[], &[]);
+}
+
+/// As The Lounge runs it: `enable_echomessage`, `enable_setname`,
+/// `enable_chghost` and a request for `znc.in/self-message`.
+#[test]
+fn irc_framework_with_echo_message_gets_its_own_tagged_message_back() {
+    ircfw_session(
+        &["echomessage", "setname", "chghost"],
+        &["znc.in/self-message"],
+    );
 }
