@@ -372,6 +372,7 @@ fn cap_ls_302_lists_every_capability_of_this_issue() {
         "draft/extended-isupport",
         "draft/pre-away",
         "draft/read-marker",
+        "draft/whoami",
         "echo-message",
         "extended-join",
         "extended-monitor",
@@ -665,4 +666,43 @@ fn standard_replies_turn_a_failed_rehash_into_fail() {
     let notice = legacy.expect_line(":Error rehashing: ");
     assert!(notice.starts_with(":pico.test NOTICE alice :"), "{notice}");
     std::fs::write(&srv.conf, good).expect("config");
+}
+
+#[test]
+fn whoami_gives_the_own_prefix_in_the_burst_and_on_change() {
+    let srv = TestServer::with_config(&oper_config());
+    let mut c = capped(&srv, "alice", "chghost draft/whoami");
+    let mut d = srv.connect();
+    d.send("CAP LS 302");
+    d.send("CAP REQ :chghost draft/whoami");
+    d.expect_line(" ACK ");
+    d.send("CAP END");
+    let burst = d.register("bob");
+    let last_005 = burst
+        .iter()
+        .rposition(|l| l.contains(" 005 "))
+        .expect("005");
+    let setname = burst
+        .iter()
+        .position(|l| l.contains(" SETNAME "))
+        .unwrap_or_else(|| panic!("{burst:#?}"));
+    let lusers = burst.iter().position(|l| l.contains(" 251 ")).expect("251");
+    assert!(last_005 < setname && setname < lusers, "{burst:#?}");
+    let host = host_of(&mut d, "bob");
+    assert_eq!(
+        burst[setname],
+        format!(":bob!~bob@{host} SETNAME :bob real")
+    );
+    // Its own host change comes as CHGHOST.
+    c.send("OPER boss pw");
+    let own = c.expect(" 396 ");
+    assert!(
+        own.iter()
+            .any(|l| l.ends_with(" CHGHOST ~alice staff.pico")),
+        "{own:#?}"
+    );
+    // Without whoami, no SETNAME in the burst.
+    let mut plain = srv.connect();
+    let burst = plain.register("carol");
+    assert!(!burst.iter().any(|l| l.contains(" SETNAME ")), "{burst:#?}");
 }

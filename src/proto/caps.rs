@@ -33,6 +33,7 @@ pub const SELF_MESSAGE: u64 = 1 << 18;
 pub const PRE_AWAY: u64 = 1 << 19;
 pub const READ_MARKER: u64 = 1 << 20;
 pub const EXTENDED_ISUPPORT: u64 = 1 << 21;
+pub const WHOAMI: u64 = 1 << 22;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
@@ -79,6 +80,11 @@ pub static CAPS: &[Cap] = &[
     Cap {
         bit: EXTENDED_ISUPPORT,
         name: "draft/extended-isupport",
+        value: None,
+    },
+    Cap {
+        bit: WHOAMI,
+        name: "draft/whoami",
         value: None,
     },
     Cap {

@@ -334,6 +334,13 @@ fn complete_registration(s: &mut State, id: ClientId) {
         None,
     );
     send_isupport(s, id);
+    let c = &s.clients[id];
+    if c.has_cap(caps::WHOAMI) && c.has_cap(caps::CHGHOST) {
+        // draft/whoami: the client's own prefix and realname, between the
+        // last 005 and 251.
+        let (mask, realname) = (c.mask(), c.realname().to_owned());
+        s.send_line(id, Some(&mask), "SETNAME", &[], Some(&realname));
+    }
     send_lusers(s, id);
     send_motd(s, id);
     let modes = s.clients[id].modes.to_mode_string();
