@@ -402,15 +402,29 @@ impl State {
     }
 
     /// Sends an event to one client, in the form its capabilities ask for.
+    ///
+    /// The fan-out hot path: one slab lookup per recipient, unless a
+    /// labeled response or a server batch is being collected.
     pub fn send_event(&mut self, id: ClientId, ev: &mut event::Event) {
-        let Some(c) = self.clients.get(id) else {
+        let limit = self.config.limits.sendq;
+        let Some(c) = self.clients.get_mut(id) else {
             return;
         };
         if c.dead || !ev.reaches(c.caps) {
             return;
         }
         let line = ev.line_for(c.caps);
-        self.send_shared(id, &line);
+        if self.capture.is_some() || self.out_batch.is_some() {
+            return self.send_shared(id, &line);
+        }
+        if c.sendq.is_empty() {
+            self.dirty.push(id);
+        }
+        self.queued_since_flush += 1;
+        c.sendq.push_shared(&line);
+        if c.sendq.len() > limit {
+            self.sendq_exceeded(id);
+        }
     }
 
     /// Sends an event to every member of a channel except `except`.
