@@ -106,20 +106,40 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
         e.invites.retain(|f| *f != folded);
     }
     c.tidy_extra();
-    let mask = c.mask();
-    let middle = [chan_name.as_str()];
-    let mut ev = s.event(Some(&mask), "JOIN", &middle, None);
-    s.send_event_to_channel(chan, &mut ev, None);
+    send_join(s, id, chan, false);
     if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
         return Ok(());
     }
     if let Some(away) = s.clients[id].away().map(str::to_owned) {
+        let mask = s.clients[id].mask();
         announce_away(s, id, chan, &mask, &away);
     }
-    // Ergo sends nothing about the topic on JOIN when none is set.
+    send_join_burst(s, id, chan);
+    Ok(())
+}
+
+/// The JOIN line of member `id` in `chan`: to every member (a join), or
+/// to `id` alone (`only_self`: the channel-rename fallback, where the
+/// others saw nothing change).
+pub fn send_join(s: &mut State, id: ClientId, chan: ChanId, only_self: bool) {
+    let Some(name) = s.channels.get(chan).map(|ch| ch.name.clone()) else {
+        return;
+    };
+    let mask = s.clients[id].mask();
+    let middle = [name.as_str()];
+    let mut ev = s.event(Some(&mask), "JOIN", &middle, None);
+    if only_self {
+        s.send_event(id, &mut ev);
+    } else {
+        s.send_event_to_channel(chan, &mut ev, None);
+    }
+}
+
+/// What a client gets after its own JOIN: the topic (332/333; Ergo sends
+/// nothing about the topic when none is set) and NAMES (353/366).
+pub fn send_join_burst(s: &mut State, id: ClientId, chan: ChanId) {
     send_topic(s, id, chan, false);
     send_names(s, id, chan);
-    Ok(())
 }
 
 /// away-notify: "clients will be sent an AWAY message when a user sharing

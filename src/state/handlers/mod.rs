@@ -10,4 +10,6 @@ pub mod monitor;
 pub mod oper;
 pub mod query;
 pub mod registration;
+pub mod relaymsg;
+pub mod rename;
 pub mod user;
