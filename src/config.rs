@@ -47,6 +47,7 @@ pub struct Config {
     pub history: HistoryConfig,
     pub accounts: AccountsConfig,
     pub logging: LoggingConfig,
+    pub relaymsg: RelaymsgConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +222,18 @@ pub struct AccountsConfig {
 pub struct LoggingConfig {
     /// "error", "warn", "info", "debug".
     pub level: String,
+}
+
+/// `[relaymsg]`: RELAYMSG (`draft/relaymsg`), for bridges that post as
+/// spoofed nicks.
+#[derive(Debug, Clone)]
+pub struct RelaymsgConfig {
+    /// A relayed nick must contain one of these characters, which no
+    /// real nick can hold; also the capability's `CAP LS 302` value.
+    pub separators: String,
+    /// Channel operators may relay into their channels (opers whose class
+    /// has the `relaymsg` capability always may).
+    pub available_to_chanops: bool,
 }
 
 /// A config error: where and what.

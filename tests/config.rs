@@ -169,6 +169,7 @@ fn shipped_values_are_the_compiled_defaults() {
         (show(&shipped.logging), show(&defaults.logging)),
         (show(&shipped.datastore), show(&defaults.datastore)),
         (show(&shipped.history), show(&defaults.history)),
+        (show(&shipped.relaymsg), show(&defaults.relaymsg)),
         (
             show(&(shipped.server.motd_formatting, shipped.server.bcrypt_cost)),
             show(&(defaults.server.motd_formatting, defaults.server.bcrypt_cost)),
@@ -272,6 +273,8 @@ fn defaults() {
     assert_eq!(c.history.path, dir.join("history"));
     assert!(c.accounts.registration);
     assert_eq!(c.logging.level, "info");
+    assert_eq!(c.relaymsg.separators, "/");
+    assert!(c.relaymsg.available_to_chanops);
 }
 
 #[test]
@@ -744,6 +747,42 @@ fn limits_errors() {
         &with("[admin]\nemail = \"a\\r\\nQUIT\"\n"),
         "ircd.conf:8:9",
         "must not contain line breaks",
+    );
+}
+
+#[test]
+fn relaymsg_section() {
+    let c = load(&with(
+        "[relaymsg]\nseparators = \"/~\"\navailable-to-chanops = false\n",
+    ));
+    assert_eq!(c.relaymsg.separators, "/~");
+    assert!(!c.relaymsg.available_to_chanops);
+    let cases = [
+        ("\"\"", "`relaymsg.separators` must not be empty"),
+        (
+            "\"/|\"",
+            "`relaymsg.separators` may not contain `|`: a separator must be a character no nickname can hold, one of `/` `(` `)` `<` `>` `;` `=` `~`",
+        ),
+        ("\"/ \"", "may not contain ` `"),
+        ("\"/.\"", "may not contain `.`"),
+        ("\"/~/\"", "`relaymsg.separators` repeats `/`"),
+    ];
+    for (value, message) in cases {
+        assert_error(
+            &with(&format!("[relaymsg]\nseparators = {value}\n")),
+            "ircd.conf:8:14",
+            message,
+        );
+    }
+    assert_error(
+        &with("[relaymsg]\navailable-to-chanops = \"yes\"\n"),
+        "ircd.conf:8:24",
+        "invalid type",
+    );
+    assert_error(
+        &with("[relaymsg]\nenabled = true\n"),
+        "ircd.conf:8:1",
+        "unknown key `enabled`, expected `separators` or `available-to-chanops`",
     );
 }
 

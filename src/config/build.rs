@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::defaults::{BCRYPT_COST, DATASTORE, HISTORY, LOG_LEVEL, LOG_LEVELS};
+use super::defaults::{
+    BCRYPT_COST, DATASTORE, HISTORY, LOG_LEVEL, LOG_LEVELS, RELAYMSG_SEPARATORS,
+};
 use super::raw::{self, Int, Str};
 use super::source::Source;
 use super::{motd, opers, tuning, values};
 use super::{
     AccountsConfig, AdminConfig, Config, ConfigError, DatastoreConfig, HistoryConfig, ListenConfig,
-    LoggingConfig, ServerConfig, TlsFiles,
+    LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles,
 };
 
 /// Everything a check needs: the text for positions, the folders for paths.
@@ -186,6 +188,21 @@ pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError>
             registration: raw.accounts.registration.unwrap_or(true),
         },
         logging: LoggingConfig { level },
+        relaymsg: relaymsg(ctx, &raw.relaymsg)?,
+    })
+}
+
+fn relaymsg(ctx: &Ctx<'_>, raw: &raw::RawRelaymsg) -> Result<RelaymsgConfig, ConfigError> {
+    let separators = match &raw.separators {
+        None => RELAYMSG_SEPARATORS.to_string(),
+        Some(at) => {
+            ctx.check(at, values::relaymsg_separators(at.get_ref()))?;
+            at.get_ref().clone()
+        }
+    };
+    Ok(RelaymsgConfig {
+        separators,
+        available_to_chanops: raw.available_to_chanops.unwrap_or(true),
     })
 }
 

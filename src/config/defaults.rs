@@ -33,3 +33,5 @@ pub const LOG_LEVEL: &str = "info";
 pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug"];
 /// Topic, away and kick texts longer than this would not fit in a 512-byte line.
 pub const TEXT_MAX: i64 = 390;
+/// `relaymsg.separators`, as Ergo's default.
+pub const RELAYMSG_SEPARATORS: &str = "/";

@@ -40,6 +40,8 @@ pub struct RawConfig {
     pub accounts: RawAccounts,
     #[serde(default)]
     pub logging: RawLogging,
+    #[serde(default)]
+    pub relaymsg: RawRelaymsg,
 }
 
 #[derive(Deserialize)]
@@ -160,4 +162,11 @@ pub struct RawAccounts {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawLogging {
     pub level: Option<Str>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRelaymsg {
+    pub separators: Option<Str>,
+    pub available_to_chanops: Option<bool>,
 }

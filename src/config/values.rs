@@ -238,6 +238,41 @@ pub fn capability(text: &str) -> Result<(), String> {
     }
 }
 
+/// The characters `relaymsg.separators` may hold: printable ASCII that no
+/// nickname can contain (so no user can take a relayed-looking nick) and
+/// that the relaymsg draft does not reserve (`!+%@&#$:'"?*,.`).
+pub const RELAYMSG_SEPARATOR_CHARS: &str = "/()<>;=~";
+
+/// `relaymsg.separators`: one to eight of `RELAYMSG_SEPARATOR_CHARS`.
+pub fn relaymsg_separators(text: &str) -> Result<(), String> {
+    let allowed = RELAYMSG_SEPARATOR_CHARS
+        .chars()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.is_empty() {
+        Err(format!(
+            "`relaymsg.separators` must not be empty: give one or more of {allowed}"
+        ))
+    } else if let Some(c) = text
+        .chars()
+        .find(|c| !RELAYMSG_SEPARATOR_CHARS.contains(*c))
+    {
+        Err(format!(
+            "`relaymsg.separators` may not contain `{}`: a separator must be a character no nickname can hold, one of {allowed}",
+            c.escape_debug()
+        ))
+    } else if let Some(c) = text.char_indices().find(|&(i, c)| text[..i].contains(c)) {
+        // All ASCII here, so byte and char indexes agree.
+        Err(format!(
+            "`relaymsg.separators` repeats `{}`: give each character once",
+            c.1
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// User modes an oper gets on OPER: empty, or `+` and letters.
 pub fn user_modes(text: &str) -> Result<(), String> {
     if text.is_empty()
@@ -365,5 +400,14 @@ mod tests {
         assert!(user_modes("+").is_err());
         assert!(capability("kill").is_ok());
         assert!(capability("die").is_err());
+    }
+
+    #[test]
+    fn relaymsg_separator_sets() {
+        assert!(relaymsg_separators("/").is_ok());
+        assert!(relaymsg_separators(RELAYMSG_SEPARATOR_CHARS).is_ok());
+        for bad in ["", "|", "/ ", "a", "/.", "@", "-", "/é", "//"] {
+            assert!(relaymsg_separators(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The IRCv3 capability table: one row per capability, its bit, wire name
-//! and `CAP LS 302` value. Adding a capability is adding a row (and
+//! and `CAP LS 302` value (fixed in the row, or taken from the config
+//! through `Configured`). Adding a capability is adding a row (and
 //! implementing it); nothing is advertised before it works.
 //! Imports nothing.
 
@@ -34,6 +35,9 @@ pub const PRE_AWAY: u64 = 1 << 19;
 pub const READ_MARKER: u64 = 1 << 20;
 pub const EXTENDED_ISUPPORT: u64 = 1 << 21;
 pub const WHOAMI: u64 = 1 << 22;
+pub const CHANNEL_RENAME: u64 = 1 << 24;
+/// Its `CAP LS 302` value comes from the config (`Configured`).
+pub const RELAYMSG: u64 = 1 << 25;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
@@ -68,6 +72,16 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: CHANNEL_RENAME,
+        name: "draft/channel-rename",
+        value: None,
+    },
+    Cap {
+        bit: EXTENDED_ISUPPORT,
+        name: "draft/extended-isupport",
+        value: None,
+    },
+    Cap {
         bit: PRE_AWAY,
         name: "draft/pre-away",
         value: None,
@@ -78,8 +92,8 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
-        bit: EXTENDED_ISUPPORT,
-        name: "draft/extended-isupport",
+        bit: RELAYMSG,
+        name: "draft/relaymsg",
         value: None,
     },
     Cap {
@@ -154,6 +168,23 @@ pub static CAPS: &[Cap] = &[
     },
 ];
 
+/// The `CAP LS 302` values that come from the configuration, which
+/// `state` gathers from `Config` (this module knows no config).
+pub struct Configured<'a> {
+    /// `draft/relaymsg`: the separators a relayed nick must contain.
+    pub relaymsg: &'a str,
+}
+
+impl Cap {
+    /// The value shown in `CAP LS 302`: the row's own, or the configured one.
+    pub fn value_with<'a>(&self, configured: &Configured<'a>) -> Option<&'a str> {
+        match self.bit {
+            RELAYMSG => Some(configured.relaymsg),
+            _ => self.value,
+        }
+    }
+}
+
 /// The row for a wire name.
 pub fn by_name(name: &str) -> Option<&'static Cap> {
     CAPS.iter().find(|c| c.name.eq_ignore_ascii_case(name))
@@ -166,4 +197,34 @@ pub fn names(mask: u64) -> String {
         .map(|c| c.name)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_are_distinct_and_rows_sorted() {
+        let mut seen = 0u64;
+        for cap in CAPS {
+            assert_eq!(cap.bit.count_ones(), 1, "{}", cap.name);
+            assert_eq!(seen & cap.bit, 0, "{} reuses a bit", cap.name);
+            seen |= cap.bit;
+        }
+        assert!(CAPS.windows(2).all(|w| w[0].name < w[1].name));
+    }
+
+    #[test]
+    fn configured_values() {
+        let configured = Configured { relaymsg: "/~" };
+        let relay = by_name("draft/relaymsg").unwrap();
+        assert_eq!(relay.value_with(&configured), Some("/~"));
+        let rename = by_name("DRAFT/CHANNEL-RENAME").unwrap();
+        assert_eq!(rename.bit, CHANNEL_RENAME);
+        assert_eq!(rename.value_with(&configured), None);
+        assert_eq!(
+            names(CHANNEL_RENAME | RELAYMSG | BATCH),
+            "batch draft/channel-rename draft/relaymsg"
+        );
+    }
 }

@@ -11,7 +11,8 @@ use std::time::Instant;
 use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{
-    channel, messaging, modes, monitor, oper, query, read_marker, registration, user,
+    channel, messaging, modes, monitor, oper, query, read_marker, registration, relaymsg, rename,
+    user,
 };
 use super::labels;
 use super::timers::Timers;
@@ -91,6 +92,8 @@ pub static COMMANDS: &[Spec] = &[
     cmd("PRIVMSG", messaging::privmsg, 0, false),
     cmd("QUIT", registration::quit, 0, true),
     oper_cmd("REHASH", oper::rehash, 0, "rehash"),
+    cmd("RELAYMSG", relaymsg::relaymsg, 3, false),
+    cmd("RENAME", rename::rename, 2, false),
     cmd("SETNAME", user::setname, 1, false),
     cmd("TAGMSG", messaging::tagmsg, 0, false),
     cmd("TIME", query::time, 0, false),

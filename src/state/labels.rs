@@ -99,6 +99,7 @@ pub fn has_msgid(command: &str) -> bool {
             | "NICK"
             | "TOPIC"
             | "MODE"
+            | "RENAME"
     )
 }
 

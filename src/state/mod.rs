@@ -723,6 +723,32 @@ impl State {
         }
     }
 
+    /// Renames channel `chan` to `name` (RENAME): the name index is
+    /// rekeyed and pending invites to the old name follow. The caller has
+    /// checked that `name` is valid and not another channel's.
+    pub fn rename_channel(&mut self, chan: ChanId, name: &str) {
+        let Some(ch) = self.channels.get_mut(chan) else {
+            return;
+        };
+        let (old, new) = (casemap::fold(&ch.name), casemap::fold(name));
+        ch.name = name.to_string();
+        if old == new {
+            return;
+        }
+        self.channel_names.remove(&old);
+        self.channel_names.insert(new.clone(), chan);
+        for (_, c) in self.clients.iter_mut() {
+            if let Some(e) = c.extra.as_deref_mut() {
+                if let Some(i) = e.invites.iter().position(|f| *f == old) {
+                    e.invites.remove(i);
+                    if !e.invites.contains(&new) {
+                        e.invites.push(new.clone());
+                    }
+                }
+            }
+        }
+    }
+
     /// Drops the client's nick from the index and records WHOWAS.
     fn forget_nick(&mut self, id: ClientId) {
         let c = &self.clients[id];

@@ -90,6 +90,10 @@ pub fn config() -> Config {
         logging: LoggingConfig {
             level: "info".into(),
         },
+        relaymsg: RelaymsgConfig {
+            separators: "/".into(),
+            available_to_chanops: true,
+        },
     }
 }
 

@@ -108,36 +108,59 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
         e.invites.retain(|f| *f != folded);
     }
     c.tidy_extra();
+    send_join(s, id, chan, false);
+    if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
+        return Ok(());
+    }
+    if let Some(away) = s.clients[id].away().map(str::to_owned) {
+        let mask = s.clients[id].mask();
+        announce_away(s, id, chan, &mask, &away);
+    }
+    send_join_burst(s, id, chan);
+    Ok(())
+}
+
+/// The JOIN line of member `id` in `chan`: to every member (a join), or
+/// to `id` alone (`only_self`: the channel-rename fallback, where the
+/// others saw nothing change).
+pub fn send_join(s: &mut State, id: ClientId, chan: ChanId, only_self: bool) {
+    let Some(name) = s.channels.get(chan).map(|ch| ch.name.clone()) else {
+        return;
+    };
+    let c = &s.clients[id];
     let mask = c.mask();
     // extended-join: `JOIN #chan <account|*> :<realname>`.
     let account = c.account().unwrap_or("*").to_owned();
     let realname = c.realname().to_owned();
-    let middle = [chan_name.as_str()];
-    let extended = [chan_name.as_str(), account.as_str()];
+    let middle = [name.as_str()];
+    let extended = [name.as_str(), account.as_str()];
     let mut ev = s.user_event(id, &mask, "JOIN", &middle, None);
     ev.alt = Some(Alt {
         cap: caps::EXTENDED_JOIN,
         middle: &extended,
         trailing: Some(&realname),
     });
-    s.send_event_to_channel(chan, &mut ev, None);
-    if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
-        return Ok(());
+    if only_self {
+        s.send_event(id, &mut ev);
+    } else {
+        s.send_event_to_channel(chan, &mut ev, None);
     }
-    if let Some(away) = s.clients[id].away().map(str::to_owned) {
-        announce_away(s, id, chan, &mask, &away);
-    }
-    // Ergo sends nothing about the topic on JOIN when none is set.
+}
+
+/// What a client gets after its own JOIN: the topic (332/333; Ergo sends
+/// nothing about the topic when none is set) and NAMES (353/366).
+pub fn send_join_burst(s: &mut State, id: ClientId, chan: ChanId) {
+    let Some(name) = s.channels.get(chan).map(|ch| ch.name.clone()) else {
+        return;
+    };
     send_topic(s, id, chan, false);
-    let c = &s.clients[id];
-    if c.has_cap(caps::READ_MARKER) {
+    if s.clients[id].has_cap(caps::READ_MARKER) {
         // Before RPL_ENDOFNAMES, as draft/read-marker asks.
-        read_marker::send_marker(s, id, &chan_name);
+        read_marker::send_marker(s, id, &name);
     }
     if !s.clients[id].has_cap(caps::NO_IMPLICIT_NAMES) {
         send_names(s, id, chan);
     }
-    Ok(())
 }
 
 /// away-notify: "clients will be sent an AWAY message when a user sharing

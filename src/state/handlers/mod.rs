@@ -11,4 +11,6 @@ pub mod oper;
 pub mod query;
 pub mod read_marker;
 pub mod registration;
+pub mod relaymsg;
+pub mod rename;
 pub mod user;

@@ -701,6 +701,16 @@ static HELP: &[(&str, &str)] = &[
         "REHASH\n\nReloads the configuration file (IRC operators).",
     ),
     (
+        "RELAYMSG",
+        "RELAYMSG <channel> <nick> :<text>\n\nPosts <text> to <channel> as <nick>, which must contain a separator\n\
+         such as / (for bridges: channel operators, and opers with relaymsg).",
+    ),
+    (
+        "RENAME",
+        "RENAME <channel> <new name> [:<reason>]\n\nRenames a channel, keeping its members, modes and topic (channel\n\
+         operators).",
+    ),
+    (
         "SETNAME",
         "SETNAME :<realname>\n\nChanges your real name (the setname capability tells others).",
     ),

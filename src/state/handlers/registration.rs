@@ -129,9 +129,12 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                 c.caps |= caps::CAP_NOTIFY;
             }
             let with_values = c.cap_version >= 302;
+            let configured = caps::Configured {
+                relaymsg: &s.config.relaymsg.separators,
+            };
             let words: Vec<String> = CAPS
                 .iter()
-                .map(|cap| match (with_values, cap.value) {
+                .map(|cap| match (with_values, cap.value_with(&configured)) {
                     (true, Some(v)) => format!("{}={}", cap.name, v),
                     _ => cap.name.to_string(),
                 })
