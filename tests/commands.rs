@@ -1279,7 +1279,7 @@ fn who_whois_whowas(srv: &TestServer) {
             ":pico.test 319 carol bob :#w".to_string(),
             ":pico.test 312 carol bob pico.test :PicoNet".to_string(),
             ":pico.test 301 carol bob :busy".to_string(),
-            ":pico.test 335 carol bob :is a bot".to_string(),
+            ":pico.test 335 carol bob :is a \x02Bot\x02 on PicoNet".to_string(),
         ]
     );
     let w: Vec<&str> = got[5].split(' ').collect();

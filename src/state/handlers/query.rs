@@ -376,7 +376,9 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
         s.numeric(id, RPL_WHOISOPERATOR, &[&nick], &line);
     }
     if bot {
-        s.numeric(id, RPL_WHOISBOT, &[&nick], "is a bot");
+        // Ergo's wording, bold and all: bots and scripts match on it.
+        let text = format!("is a \x02Bot\x02 on {}", s.config.server.network);
+        s.numeric(id, RPL_WHOISBOT, &[&nick], &text);
     }
     if tls {
         s.numeric(
@@ -1041,7 +1043,7 @@ mod tests {
                 ":pico.test 312 alice bob pico.test :PicoNet".to_string(),
                 ":pico.test 301 alice bob :gone fishing".to_string(),
                 ":pico.test 313 alice bob :is a server admin".to_string(),
-                ":pico.test 335 alice bob :is a bot".to_string(),
+                ":pico.test 335 alice bob :is a \x02Bot\x02 on PicoNet".to_string(),
                 ":pico.test 671 alice bob :is using a secure connection".to_string(),
                 format!(":pico.test 317 alice bob 0 {signon} :seconds idle, signon time"),
                 ":pico.test 318 alice bob :End of /WHOIS list".to_string(),
