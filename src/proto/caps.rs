@@ -1,6 +1,8 @@
 //! The IRCv3 capability table: one row per capability, its bit, wire name
 //! and `CAP LS 302` value. Adding a capability is adding a row (and
-//! implementing it); nothing is advertised before it works.
+//! implementing it); nothing is advertised before it works. A value that
+//! depends on the config (draft/multiline's limits) is made by `value`
+//! from `Settings`, which the state fills from the config.
 //! Imports nothing.
 
 /// One capability.
@@ -24,6 +26,8 @@ pub const BATCH: u64 = 1 << 9;
 pub const LABELED_RESPONSE: u64 = 1 << 10;
 /// Advertised with accounts (issue #7); the tag plumbing is here.
 pub const ACCOUNT_TAG: u64 = 1 << 11;
+/// draft/multiline (its value comes from the config: `value`).
+pub const MULTILINE: u64 = 1 << 20;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
@@ -40,6 +44,11 @@ pub static CAPS: &[Cap] = &[
     Cap {
         bit: CAP_NOTIFY,
         name: "cap-notify",
+        value: None,
+    },
+    Cap {
+        bit: MULTILINE,
+        name: "draft/multiline",
         value: None,
     },
     Cap {
@@ -84,6 +93,24 @@ pub static CAPS: &[Cap] = &[
     },
 ];
 
+/// The configured values some capabilities advertise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub multiline_max_bytes: usize,
+    pub multiline_max_lines: usize,
+}
+
+/// The `CAP LS 302` value of `cap`: its row's, or one made from `settings`.
+pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
+    match cap.bit {
+        MULTILINE => Some(format!(
+            "max-bytes={},max-lines={}",
+            settings.multiline_max_bytes, settings.multiline_max_lines
+        )),
+        _ => cap.value.map(str::to_owned),
+    }
+}
+
 /// The row for a wire name.
 pub fn by_name(name: &str) -> Option<&'static Cap> {
     CAPS.iter().find(|c| c.name.eq_ignore_ascii_case(name))
@@ -96,4 +123,28 @@ pub fn names(mask: u64) -> String {
         .map(|c| c.name)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_come_from_the_row_or_the_settings() {
+        let settings = Settings {
+            multiline_max_bytes: 4096,
+            multiline_max_lines: 100,
+        };
+        let multiline = by_name("draft/multiline").expect("row");
+        assert_eq!(
+            value(multiline, &settings).as_deref(),
+            Some("max-bytes=4096,max-lines=100")
+        );
+        assert_eq!(value(by_name("batch").expect("row"), &settings), None);
+        let bits: Vec<u64> = CAPS.iter().map(|c| c.bit).collect();
+        for (i, b) in bits.iter().enumerate() {
+            assert_eq!(b.count_ones(), 1);
+            assert!(!bits[i + 1..].contains(b), "bit {b:#x} used twice");
+        }
+    }
 }

@@ -5,9 +5,9 @@
 //! the label. Also the id helpers (`msgid`, batch references).
 //!
 //! Byte work only; `State` decides when to hold and finish. Imports
-//! `proto::write`.
+//! `proto::{write, message}`.
 
-use crate::proto::write;
+use crate::proto::{write, Message};
 
 /// A labeled command's response being collected.
 pub struct Capture {
@@ -25,6 +25,12 @@ impl Capture {
             label: label.to_owned(),
             lines: Vec::new(),
         }
+    }
+
+    /// The label, for a response that ends later (a draft/multiline
+    /// batch answers at `BATCH -` for its labeled `BATCH +`).
+    pub fn into_label(self) -> String {
+        self.label
     }
 
     /// Holds one or more complete lines.
@@ -48,6 +54,14 @@ impl Capture {
         match count {
             0 => server_line(&[("label", &self.label)], &["ACK"], &mut out),
             1 => write::add_raw_tag(&self.lines, "label", &self.label, &mut out),
+            // A response that is one batch (an echoed draft/multiline
+            // batch) is labeled on its opening line, as Ergo does.
+            _ if is_one_batch(&self.lines) => {
+                let first = self.lines.split_inclusive(|&b| b == b'\n').next();
+                let first = first.unwrap_or_default();
+                write::add_raw_tag(first, "label", &self.label, &mut out);
+                out.extend_from_slice(&self.lines[first.len()..]);
+            }
             _ if !batch => out = self.lines,
             _ => {
                 let open = format!("+{reference}");
@@ -57,7 +71,12 @@ impl Capture {
                     &mut out,
                 );
                 for line in self.lines.split_inclusive(|&b| b == b'\n') {
-                    write::add_raw_tag(line, "batch", reference, &mut out);
+                    // The lines inside a nested batch keep its tag alone.
+                    if has_tag(line, "batch") {
+                        out.extend_from_slice(line);
+                    } else {
+                        write::add_raw_tag(line, "batch", reference, &mut out);
+                    }
                 }
                 let close = format!("-{reference}");
                 server_line(&[], &["BATCH", &close], &mut out);
@@ -65,6 +84,41 @@ impl Capture {
         }
         out
     }
+}
+
+/// Do the lines start with `BATCH +ref` and end with `BATCH -ref`?
+fn is_one_batch(lines: &[u8]) -> bool {
+    let mut all = lines.split_inclusive(|&b| b == b'\n');
+    let (Some(first), Some(last)) = (all.next(), all.next_back()) else {
+        return false;
+    };
+    match (batch_reference(first, '+'), batch_reference(last, '-')) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The reference of a `BATCH <sign>ref …` line.
+fn batch_reference(line: &[u8], sign: char) -> Option<&str> {
+    let text = std::str::from_utf8(line)
+        .ok()?
+        .trim_end_matches(['\r', '\n']);
+    let m = Message::parse(text).ok()?;
+    if m.command != "BATCH" {
+        return None;
+    }
+    m.param(0).strip_prefix(sign).filter(|r| !r.is_empty())
+}
+
+/// Does a serialized line carry tag `key`?
+fn has_tag(line: &[u8], key: &str) -> bool {
+    let Some(rest) = line.strip_prefix(b"@") else {
+        return false;
+    };
+    let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+    rest[..end]
+        .split(|&b| b == b';')
+        .any(|t| t.split(|&b| b == b'=').next() == Some(key.as_bytes()))
 }
 
 /// Does a relayed `command` get a `msgid` (message-tags)? The events the

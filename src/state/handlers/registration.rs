@@ -129,9 +129,13 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                 c.caps |= caps::CAP_NOTIFY;
             }
             let with_values = c.cap_version >= 302;
+            let settings = caps::Settings {
+                multiline_max_bytes: s.config.limits.multiline_max_bytes,
+                multiline_max_lines: s.config.limits.multiline_max_lines,
+            };
             let words: Vec<String> = CAPS
                 .iter()
-                .map(|cap| match (with_values, cap.value) {
+                .map(|cap| match (with_values, caps::value(cap, &settings)) {
                     (true, Some(v)) => format!("{}={}", cap.name, v),
                     _ => cap.name.to_string(),
                 })
