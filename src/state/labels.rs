@@ -206,6 +206,39 @@ mod tests {
     }
 
     #[test]
+    fn a_response_that_is_one_batch_is_labeled_on_its_opening() {
+        let batch = "@time=T :a!u@h BATCH +m draft/multiline #c\r\n\
+                     @batch=m :a!u@h PRIVMSG #c :one\r\n\
+                     :a!u@h BATCH -m\r\n";
+        let mut c = Capture::new(1, "l6");
+        c.hold(batch.as_bytes());
+        assert_eq!(
+            text(&c.finish("srv", Some("T"), true, "ref")),
+            "@label=l6;time=T :a!u@h BATCH +m draft/multiline #c\r\n\
+             @batch=m :a!u@h PRIVMSG #c :one\r\n\
+             :a!u@h BATCH -m\r\n"
+        );
+        // With more after it, a labeled-response batch holds it nested:
+        // its own lines keep their tag alone.
+        let mut c = Capture::new(1, "l7");
+        c.hold(batch.as_bytes());
+        c.hold(b":srv 301 a b :away\r\n");
+        assert_eq!(
+            text(&c.finish("srv", None, true, "ref")),
+            "@label=l7 :srv BATCH +ref labeled-response\r\n\
+             @batch=ref;time=T :a!u@h BATCH +m draft/multiline #c\r\n\
+             @batch=m :a!u@h PRIVMSG #c :one\r\n\
+             @batch=ref :a!u@h BATCH -m\r\n\
+             @batch=ref :srv 301 a b :away\r\n\
+             :srv BATCH -ref\r\n"
+        );
+        // Two lines that are not one batch are not collapsed.
+        assert!(!is_one_batch(b":a BATCH +m x\r\n:a BATCH -n\r\n"));
+        assert!(is_one_batch(b":a BATCH +m x\r\n:a BATCH -m\r\n"));
+        assert!(!is_one_batch(b":a BATCH +m x\r\n"));
+    }
+
+    #[test]
     fn ids_are_fixed_width_base32() {
         let mut s = String::new();
         base32(0, &mut s);

@@ -538,6 +538,27 @@ mod tests {
     }
 
     #[test]
+    fn an_oper_without_fakelag_owes_nothing() {
+        let mut cfg = config();
+        cfg.fakelag.enabled = true;
+        let mut h = Harness::with_config(cfg);
+        let a = h.client("alice");
+        h.client("bob");
+        h.make_oper(a);
+        h.s.clients[a].caps |= MULTI;
+        send_batch(&mut h, a, "bob", &["@batch=r PRIVMSG bob :hi"]);
+        assert_eq!(
+            h.s.clients[a].extra.as_ref().map(|e| e.fakelag_debt),
+            Some(1)
+        );
+        assert_eq!(h.s.admit(a, h.now), None);
+        assert!(
+            h.s.clients[a].extra.is_none(),
+            "forgiven, and the box freed"
+        );
+    }
+
+    #[test]
     fn other_commands_end_a_batch_and_quit_drops_it() {
         let mut h = Harness::new();
         let a = h.client("alice");
