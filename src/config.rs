@@ -124,6 +124,11 @@ pub struct LimitsConfig {
     pub kicklen: usize,
     /// Channels one client may be in (CHANLIMIT).
     pub chanlimit: usize,
+    /// draft/multiline: the most text one batch may carry (bytes, a line
+    /// feed counted for each line joined without `draft/multiline-concat`).
+    pub multiline_max_bytes: usize,
+    /// draft/multiline: the most lines one batch may carry.
+    pub multiline_max_lines: usize,
 }
 
 /// An address block, `ip/prefix`.

@@ -249,6 +249,7 @@ fn defaults() {
         ),
         (32, 64, 390, 390, 390, 100)
     );
+    assert_eq!((l.multiline_max_bytes, l.multiline_max_lines), (4096, 100));
 
     assert_eq!(c.timeouts.registration, Duration::from_secs(60));
     assert_eq!(c.timeouts.ping, Duration::from_secs(90));
@@ -294,6 +295,8 @@ topiclen = 300
 awaylen = 200
 kicklen = 100
 chanlimit = 20
+multiline-max-bytes = 8192
+multiline-max-lines = 20
 
 [timeouts]
 registration = "30s"
@@ -365,6 +368,7 @@ level = "debug"
         ),
         (9, 50, 300, 200, 100, 20)
     );
+    assert_eq!((l.multiline_max_bytes, l.multiline_max_lines), (8192, 20));
     assert_eq!(c.timeouts.registration, Duration::from_secs(30));
     assert_eq!(c.timeouts.ping, Duration::from_secs(120));
     assert_eq!(c.timeouts.ping_timeout, Duration::from_secs(3661));
@@ -714,6 +718,26 @@ fn limits_errors() {
             "exempt = [\"10.0.0.0/8\", \"10.0.0.0/33\"]",
             25,
             "invalid address block `10.0.0.0/33`",
+        ),
+        (
+            "multiline-max-bytes = 511",
+            23,
+            "`limits.multiline-max-bytes` must be 512 to 65536, not 511",
+        ),
+        (
+            "multiline-max-bytes = 65537",
+            23,
+            "`limits.multiline-max-bytes` must be 512 to 65536, not 65537",
+        ),
+        (
+            "multiline-max-lines = 0",
+            23,
+            "`limits.multiline-max-lines` must be 1 to 1000, not 0",
+        ),
+        (
+            "multiline-max-lines = 1001",
+            23,
+            "`limits.multiline-max-lines` must be 1 to 1000, not 1001",
         ),
     ];
     for (line, column, message) in cases {

@@ -634,17 +634,23 @@ fn capped(srv: &TestServer, nick: &str, caps: &str) -> Client {
     c
 }
 
-/// The capability names the server offers in `CAP LS 302`.
+/// The capability names the server offers in `CAP LS 302`, over as many
+/// lines as it takes (`CAP * LS * :…` continues the list).
 fn server_caps(srv: &TestServer) -> Vec<String> {
     let mut c = srv.connect();
     c.send("CAP LS 302");
-    let ls = c.expect_line(" CAP * LS ");
-    let (head, list) = ls.split_once(" :").expect("a CAP LS list");
-    assert!(!head.ends_with(" *"), "one CAP LS line expected: {ls}");
-    let mut caps: Vec<String> = list
-        .split(' ')
-        .map(|c| c.split('=').next().unwrap_or(c).to_string())
-        .collect();
+    let mut caps: Vec<String> = Vec::new();
+    loop {
+        let ls = c.expect_line(" CAP * LS ");
+        let (head, list) = ls.split_once(" :").expect("a CAP LS list");
+        caps.extend(
+            list.split(' ')
+                .map(|c| c.split('=').next().unwrap_or(c).to_string()),
+        );
+        if !head.ends_with(" *") {
+            break;
+        }
+    }
     caps.sort();
     caps
 }
@@ -790,8 +796,15 @@ fn ircfw_session(enable: &[&str], extra_caps: &[&str]) {
     let registered = fw.wait_for("registered", |_| true);
     assert_eq!(text(&registered, "nick"), "fw");
     assert_eq!(sorted_strings(&registered["caps"]), expected);
-    let ls = fw.wait_for("cap_ls", |_| true);
-    assert_eq!(sorted_strings(&ls["caps"]), offered);
+    // The list comes over several `CAP * LS * :…` lines: one event each.
+    fw.wait_for("cap_ls", |_| true);
+    let mut ls: Vec<String> = fw
+        .all("cap_ls")
+        .iter()
+        .flat_map(|e| sorted_strings(&e["caps"]))
+        .collect();
+    ls.sort();
+    assert_eq!(ls, offered);
     let req = fw.wait_for("cap_req", |_| true);
     assert_eq!(sorted_strings(&req["caps"]), expected);
     let ack = fw.wait_for("cap_ack", |_| true);

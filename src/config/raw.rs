@@ -106,6 +106,8 @@ pub struct RawLimits {
     pub awaylen: Option<Int>,
     pub kicklen: Option<Int>,
     pub chanlimit: Option<Int>,
+    pub multiline_max_bytes: Option<Int>,
+    pub multiline_max_lines: Option<Int>,
 }
 
 #[derive(Deserialize, Default)]

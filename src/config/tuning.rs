@@ -48,6 +48,20 @@ pub fn limits_section(ctx: &Ctx<'_>, raw: &raw::RawLimits) -> Result<LimitsConfi
         awaylen: ctx.usize(&raw.awaylen, "limits.awaylen", AWAYLEN, 1..=TEXT_MAX)?,
         kicklen: ctx.usize(&raw.kicklen, "limits.kicklen", KICKLEN, 1..=TEXT_MAX)?,
         chanlimit: ctx.usize(&raw.chanlimit, "limits.chanlimit", CHANLIMIT, 1..=1_000)?,
+        // A batch is held in memory until it closes: the bounds keep one
+        // client's open batch small on a Pi.
+        multiline_max_bytes: ctx.usize(
+            &raw.multiline_max_bytes,
+            "limits.multiline-max-bytes",
+            MULTILINE_MAX_BYTES,
+            512..=65_536,
+        )?,
+        multiline_max_lines: ctx.usize(
+            &raw.multiline_max_lines,
+            "limits.multiline-max-lines",
+            MULTILINE_MAX_LINES,
+            1..=1_000,
+        )?,
     })
 }
 

@@ -1,7 +1,10 @@
 //! The IRCv3 capability table: one row per capability, its bit, wire name
 //! and `CAP LS 302` value (fixed in the row, or taken from the config
 //! through `Configured`). Adding a capability is adding a row (and
-//! implementing it); nothing is advertised before it works.
+//! implementing it); nothing is advertised before it works. A value that
+//! depends on the config (draft/multiline's limits, draft/relaymsg's
+//! separators) is made by `value` from `Settings`, which the state fills
+//! from the config.
 //! Imports nothing.
 
 /// One capability.
@@ -35,8 +38,10 @@ pub const PRE_AWAY: u64 = 1 << 19;
 pub const READ_MARKER: u64 = 1 << 20;
 pub const EXTENDED_ISUPPORT: u64 = 1 << 21;
 pub const WHOAMI: u64 = 1 << 22;
+/// Its `CAP LS 302` value comes from the config (`value`).
+pub const MULTILINE: u64 = 1 << 23;
 pub const CHANNEL_RENAME: u64 = 1 << 24;
-/// Its `CAP LS 302` value comes from the config (`Configured`).
+/// Its `CAP LS 302` value comes from the config (`value`).
 pub const RELAYMSG: u64 = 1 << 25;
 
 /// Every capability the server implements, in `CAP LS` order.
@@ -79,6 +84,11 @@ pub static CAPS: &[Cap] = &[
     Cap {
         bit: EXTENDED_ISUPPORT,
         name: "draft/extended-isupport",
+        value: None,
+    },
+    Cap {
+        bit: MULTILINE,
+        name: "draft/multiline",
         value: None,
     },
     Cap {
@@ -168,20 +178,25 @@ pub static CAPS: &[Cap] = &[
     },
 ];
 
-/// The `CAP LS 302` values that come from the configuration, which
-/// `state` gathers from `Config` (this module knows no config).
-pub struct Configured<'a> {
+/// The configured values some capabilities advertise, which `state`
+/// gathers from `Config` (this module knows no config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings<'a> {
+    pub multiline_max_bytes: usize,
+    pub multiline_max_lines: usize,
     /// `draft/relaymsg`: the separators a relayed nick must contain.
     pub relaymsg: &'a str,
 }
 
-impl Cap {
-    /// The value shown in `CAP LS 302`: the row's own, or the configured one.
-    pub fn value_with<'a>(&self, configured: &Configured<'a>) -> Option<&'a str> {
-        match self.bit {
-            RELAYMSG => Some(configured.relaymsg),
-            _ => self.value,
-        }
+/// The `CAP LS 302` value of `cap`: its row's, or one made from `settings`.
+pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
+    match cap.bit {
+        MULTILINE => Some(format!(
+            "max-bytes={},max-lines={}",
+            settings.multiline_max_bytes, settings.multiline_max_lines
+        )),
+        RELAYMSG => Some(settings.relaymsg.to_owned()),
+        _ => cap.value.map(str::to_owned),
     }
 }
 
@@ -215,13 +230,23 @@ mod tests {
     }
 
     #[test]
-    fn configured_values() {
-        let configured = Configured { relaymsg: "/~" };
+    fn values_come_from_the_row_or_the_settings() {
+        let settings = Settings {
+            multiline_max_bytes: 4096,
+            multiline_max_lines: 100,
+            relaymsg: "/~",
+        };
+        let multiline = by_name("draft/multiline").expect("row");
+        assert_eq!(
+            value(multiline, &settings).as_deref(),
+            Some("max-bytes=4096,max-lines=100")
+        );
         let relay = by_name("draft/relaymsg").unwrap();
-        assert_eq!(relay.value_with(&configured), Some("/~"));
+        assert_eq!(value(relay, &settings).as_deref(), Some("/~"));
         let rename = by_name("DRAFT/CHANNEL-RENAME").unwrap();
         assert_eq!(rename.bit, CHANNEL_RENAME);
-        assert_eq!(rename.value_with(&configured), None);
+        assert_eq!(value(rename, &settings), None);
+        assert_eq!(value(by_name("batch").expect("row"), &settings), None);
         assert_eq!(
             names(CHANNEL_RENAME | RELAYMSG | BATCH),
             "batch draft/channel-rename draft/relaymsg"

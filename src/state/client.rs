@@ -2,13 +2,14 @@
 //! per-client timers and counters the server keeps for it.
 //!
 //! Plain data with small helpers; the behaviour lives in `handlers/`.
-//! Imports `state::{clock, sendq, fakelag, identity}` only.
+//! Imports `state::{clock, sendq, fakelag, identity, multiline}` only.
 
 use std::net::IpAddr;
 
 use super::clock::Stamp;
 use super::fakelag::Fakelag;
 use super::identity::Identity;
+use super::multiline::Batch;
 use super::sendq::SendQueue;
 
 /// A client's key in the client slab; equal to its connection's mio token.
@@ -97,7 +98,7 @@ pub struct OperSession {
 }
 
 /// What most clients never have: an away message, pending invites, a
-/// MONITOR list. Boxed behind one pointer in `Client`, and dropped again
+/// MONITOR list, a multiline batch being sent. Boxed behind one pointer in `Client`, and dropped again
 /// when it is empty (`Client::tidy_extra`).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Extra {
@@ -112,6 +113,11 @@ pub struct Extra {
     /// draft/read-marker: (folded target, UNIX ms of the last message
     /// read), most recently set last; at most `MAX_READ_MARKERS`.
     pub read_markers: Vec<(Box<str>, u64)>,
+    /// A draft/multiline batch being sent (boxed: most Extras never hold one).
+    pub multiline: Option<Box<Batch>>,
+    /// Fakelag owed for a closed multiline batch, charged before the
+    /// client's next lines are handled (`State::admit`).
+    pub fakelag_debt: u32,
 }
 
 /// One client. Kept small: 10,000 idle clients should cost under 10 MB,

@@ -3,7 +3,8 @@
 //! capability), then the handler; errors become replies in one place.
 //!
 //! Also the per-client timers (registration timeout, PING, ping timeout)
-//! and flood admission, since they are the other inputs `net` drives.
+//! and flood admission (with draft/multiline's billing), since they are
+//! the other inputs `net` drives.
 //! Imports `proto`, `state` and its handlers.
 
 use std::time::Instant;
@@ -11,8 +12,8 @@ use std::time::Instant;
 use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{
-    channel, messaging, modes, monitor, oper, query, read_marker, registration, relaymsg, rename,
-    user,
+    channel, messaging, modes, monitor, multiline, oper, query, read_marker, registration,
+    relaymsg, rename, user,
 };
 use super::labels;
 use super::timers::Timers;
@@ -65,6 +66,7 @@ const fn oper_cmd(
 pub static COMMANDS: &[Spec] = &[
     cmd("ADMIN", query::admin, 0, false),
     cmd("AWAY", user::away, 0, true),
+    cmd("BATCH", multiline::batch, 1, false),
     cmd("CAP", registration::cap, 1, true),
     cmd("HELP", query::help, 0, false),
     cmd("HELPOP", query::help, 0, false),
@@ -147,7 +149,10 @@ impl State {
         if let (true, Some(label)) = (labeled, label) {
             self.begin_label(id, label);
         }
+        // An open draft/multiline batch lets few commands through.
+        let refused = multiline::intercepts(self, id, &msg);
         match lookup(msg.command) {
+            _ if refused => {}
             None => {
                 let cmd = msg.command.to_ascii_uppercase();
                 self.reply_error(id, &CmdError::UnknownCommand(cmd));
@@ -225,9 +230,38 @@ impl State {
     /// `None`: yes. `Some(t)`: not before `t`.
     pub fn admit(&mut self, id: ClientId, now: Instant) -> Option<Instant> {
         let cfg = &self.config.fakelag;
+        let free = self.config.limits.multiline_max_lines + 1;
         let c = self.clients.get_mut(id)?;
         if !c.registered || c.dead || c.has_oper_cap("nofakelag") {
+            // Exempt: a multiline bill is forgiven (and its box freed).
+            if let Some(e) = c.extra.as_deref_mut().filter(|e| e.fakelag_debt > 0) {
+                e.fakelag_debt = 0;
+                c.tidy_extra();
+            }
             return None;
+        }
+        // draft/multiline, billed as Ergo bills it: the lines of an open
+        // batch pass free, at most max-lines + 1 of them (its lines and
+        // BATCH -; any other command ends the batch), and once the batch
+        // ends its bill is paid, one fakelag touch at a time, before the
+        // next line.
+        if let Some(e) = c.extra.as_deref_mut() {
+            if let Some(b) = e.multiline.as_deref_mut().filter(|b| b.is_open()) {
+                if (b.free_lines as usize) < free {
+                    b.free_lines += 1;
+                    return None;
+                }
+            }
+            let owed = e.fakelag_debt > 0;
+            while e.fakelag_debt > 0 {
+                if let Some(until) = c.fakelag.admit(cfg, now) {
+                    return Some(until);
+                }
+                e.fakelag_debt -= 1;
+            }
+            if owed {
+                c.tidy_extra();
+            }
         }
         c.fakelag.admit(cfg, now)
     }

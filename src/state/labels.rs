@@ -5,9 +5,9 @@
 //! the label. Also the id helpers (`msgid`, batch references).
 //!
 //! Byte work only; `State` decides when to hold and finish. Imports
-//! `proto::write`.
+//! `proto::{write, message}`.
 
-use crate::proto::write;
+use crate::proto::{write, Message};
 
 /// A labeled command's response being collected.
 pub struct Capture {
@@ -25,6 +25,12 @@ impl Capture {
             label: label.to_owned(),
             lines: Vec::new(),
         }
+    }
+
+    /// The label, for a response that ends later (a draft/multiline
+    /// batch answers at `BATCH -` for its labeled `BATCH +`).
+    pub fn into_label(self) -> String {
+        self.label
     }
 
     /// Holds one or more complete lines.
@@ -48,6 +54,14 @@ impl Capture {
         match count {
             0 => server_line(&[("label", &self.label)], &["ACK"], &mut out),
             1 => write::add_raw_tag(&self.lines, "label", &self.label, &mut out),
+            // A response that is one batch (an echoed draft/multiline
+            // batch) is labeled on its opening line, as Ergo does.
+            _ if is_one_batch(&self.lines) => {
+                let first = self.lines.split_inclusive(|&b| b == b'\n').next();
+                let first = first.unwrap_or_default();
+                write::add_raw_tag(first, "label", &self.label, &mut out);
+                out.extend_from_slice(&self.lines[first.len()..]);
+            }
             _ if !batch => out = self.lines,
             _ => {
                 let open = format!("+{reference}");
@@ -57,8 +71,7 @@ impl Capture {
                     &mut out,
                 );
                 for line in self.lines.split_inclusive(|&b| b == b'\n') {
-                    // A line of a nested batch keeps its own batch tag;
-                    // that batch's BATCH lines carry this one's.
+                    // The lines inside a nested batch keep its tag alone.
                     if has_tag(line, "batch") {
                         out.extend_from_slice(line);
                     } else {
@@ -73,7 +86,31 @@ impl Capture {
     }
 }
 
-/// Does a line (starting with its tags, if any) carry tag `key`?
+/// Do the lines start with `BATCH +ref` and end with `BATCH -ref`?
+fn is_one_batch(lines: &[u8]) -> bool {
+    let mut all = lines.split_inclusive(|&b| b == b'\n');
+    let (Some(first), Some(last)) = (all.next(), all.next_back()) else {
+        return false;
+    };
+    match (batch_reference(first, '+'), batch_reference(last, '-')) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The reference of a `BATCH <sign>ref …` line.
+fn batch_reference(line: &[u8], sign: char) -> Option<&str> {
+    let text = std::str::from_utf8(line)
+        .ok()?
+        .trim_end_matches(['\r', '\n']);
+    let m = Message::parse(text).ok()?;
+    if m.command != "BATCH" {
+        return None;
+    }
+    m.param(0).strip_prefix(sign).filter(|r| !r.is_empty())
+}
+
+/// Does a serialized line carry tag `key`?
 fn has_tag(line: &[u8], key: &str) -> bool {
     let Some(rest) = line.strip_prefix(b"@") else {
         return false;
@@ -167,6 +204,39 @@ mod tests {
             text(&c.finish("srv", None, false, "ref")),
             ":srv 311 a b u h * :r\r\n:srv 318 a b :End\r\n"
         );
+    }
+
+    #[test]
+    fn a_response_that_is_one_batch_is_labeled_on_its_opening() {
+        let batch = "@time=T :a!u@h BATCH +m draft/multiline #c\r\n\
+                     @batch=m :a!u@h PRIVMSG #c :one\r\n\
+                     :a!u@h BATCH -m\r\n";
+        let mut c = Capture::new(1, "l6");
+        c.hold(batch.as_bytes());
+        assert_eq!(
+            text(&c.finish("srv", Some("T"), true, "ref")),
+            "@label=l6;time=T :a!u@h BATCH +m draft/multiline #c\r\n\
+             @batch=m :a!u@h PRIVMSG #c :one\r\n\
+             :a!u@h BATCH -m\r\n"
+        );
+        // With more after it, a labeled-response batch holds it nested:
+        // its own lines keep their tag alone.
+        let mut c = Capture::new(1, "l7");
+        c.hold(batch.as_bytes());
+        c.hold(b":srv 301 a b :away\r\n");
+        assert_eq!(
+            text(&c.finish("srv", None, true, "ref")),
+            "@label=l7 :srv BATCH +ref labeled-response\r\n\
+             @batch=ref;time=T :a!u@h BATCH +m draft/multiline #c\r\n\
+             @batch=m :a!u@h PRIVMSG #c :one\r\n\
+             @batch=ref :a!u@h BATCH -m\r\n\
+             @batch=ref :srv 301 a b :away\r\n\
+             :srv BATCH -ref\r\n"
+        );
+        // Two lines that are not one batch are not collapsed.
+        assert!(!is_one_batch(b":a BATCH +m x\r\n:a BATCH -n\r\n"));
+        assert!(is_one_batch(b":a BATCH +m x\r\n:a BATCH -m\r\n"));
+        assert!(!is_one_batch(b":a BATCH +m x\r\n"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod fakelag;
 pub mod handlers;
 pub mod identity;
 pub mod labels;
+pub mod multiline;
 pub mod notify;
 pub mod sendq;
 pub mod timers;

@@ -58,6 +58,8 @@ pub fn config() -> Config {
             awaylen: 390,
             kicklen: 390,
             chanlimit: 100,
+            multiline_max_bytes: 4096,
+            multiline_max_lines: 100,
         },
         timeouts: TimeoutsConfig {
             registration: Duration::from_secs(60),

@@ -4,6 +4,9 @@
 //! tags (`+draft/typing`, `+draft/react`) ride along to `message-tags`
 //! recipients; TAGMSG reaches only those. A channel message is serialized
 //! once per tag form and shared by every recipient (`state::event`).
+//! The checks a message to a target must pass are in `route`, shared with
+//! draft/multiline batches (`handlers::multiline`), whose lines arrive
+//! here as PRIVMSG/NOTICE with a `batch` tag.
 
 use std::time::Instant;
 
@@ -12,17 +15,26 @@ use crate::proto::caps;
 use crate::proto::numeric::*;
 use crate::proto::Message;
 use crate::state::channel::{flag, prefix};
+use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::event::{is_client_tag, Event};
+use crate::state::handlers::multiline;
 use crate::state::{ClientId, State};
 
-/// `PRIVMSG <target>{,<target>} :<text>`
+/// `PRIVMSG <target>{,<target>} :<text>`; with a `batch` tag, one line
+/// of a draft/multiline batch (`multiline::absorb`).
 pub fn privmsg(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdResult {
+    if let Some(reference) = m.tag("batch") {
+        return multiline::absorb(s, id, m, "PRIVMSG", reference);
+    }
     deliver(s, id, m, now, "PRIVMSG")
 }
 
 /// `NOTICE <target>{,<target>} :<text>` (errors are not answered, per RFC 1459)
 pub fn notice(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdResult {
+    if let Some(reference) = m.tag("batch") {
+        return multiline::absorb(s, id, m, "NOTICE", reference);
+    }
     match deliver(s, id, m, now, "NOTICE") {
         Err(CmdError::NeedMoreParams(_)) => Ok(()),
         other => other,
@@ -107,15 +119,7 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
             }
             break;
         }
-        let result = if target
-            .trim_start_matches(['~', '&', '@', '%', '+'])
-            .starts_with('#')
-        {
-            to_channel(s, id, target, &relay)
-        } else {
-            to_nick(s, id, target, &relay)
-        };
-        if let Err(e) = result {
+        if let Err(e) = to_target(s, id, target, &relay) {
             if !notice {
                 s.reply_error(id, &e);
             }
@@ -125,13 +129,41 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
 }
 
 /// Is `text` a CTCP other than ACTION?
-fn is_ctcp(text: &str) -> bool {
+pub fn is_ctcp(text: &str) -> bool {
     text.starts_with('\x01') && !text.starts_with("\x01ACTION")
 }
 
-fn to_channel(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResult {
-    let text = relay.text.unwrap_or("");
+/// Where a message goes once the checks for its target passed: the
+/// recipients (the sender never among them), the target as they see it,
+/// and the away message of a nick target. Shared by PRIVMSG/NOTICE/TAGMSG
+/// and draft/multiline batches (`handlers::multiline`).
+pub struct Route {
+    pub recipients: Vec<ClientId>,
+    /// `@#Chan` (status prefix and the channel's own spelling) or the nick.
+    pub target: String,
+    /// A nick target's nick and away message, for RPL_AWAY.
+    pub away: Option<(String, String)>,
+}
+
+/// Resolves `target` (a channel with optional STATUSMSG prefixes, or a
+/// nick) for client `id` and runs the checks a message to it must pass.
+/// `ctcp`: the message holds a CTCP other than ACTION (refused by +C).
+pub fn route(s: &State, id: ClientId, target: &str, ctcp: bool) -> Result<Route, CmdError> {
     let name = target.trim_start_matches(['~', '&', '@', '%', '+']);
+    if name.starts_with('#') {
+        channel_route(s, id, target, name, ctcp)
+    } else {
+        nick_route(s, target)
+    }
+}
+
+fn channel_route(
+    s: &State,
+    id: ClientId,
+    target: &str,
+    name: &str,
+    ctcp: bool,
+) -> Result<Route, CmdError> {
     let status = &target[..target.len() - name.len()];
     // The lowest prefix named is the threshold (`@+#chan` → voiced and up).
     let min_rank = status
@@ -162,53 +194,60 @@ fn to_channel(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdRe
     if !voiced && ch.is_banned(&[&c.mask(), &c.ip_mask()]) {
         return cannot(" (+b)");
     }
-    if ch.has(flag::NO_CTCP) && is_ctcp(text) {
+    if ch.has(flag::NO_CTCP) && ctcp {
         return cannot(" (+C)");
     }
-    let shown_target = format!("{status}{}", ch.name);
-    let mask = c.mask();
-    let echo = c.has_cap(caps::ECHO_MESSAGE);
-    let middle = [shown_target.as_str()];
-    let mut ev = relay.event(s, id, &mask, &middle);
-    match min_rank {
-        None => s.send_event_to_channel(chan, &mut ev, Some(id)),
-        Some(rank) => {
-            let ids: Vec<ClientId> = s.channels[chan]
-                .members
-                .iter()
-                .filter(|mb| mb.id != id && prefix::rank(mb.prefix) >= rank)
-                .map(|mb| mb.id)
-                .collect();
-            for r in ids {
-                s.send_event(r, &mut ev);
-            }
-        }
-    }
-    if echo {
-        s.send_event(id, &mut ev);
-    }
-    Ok(())
+    let recipients = ch
+        .members
+        .iter()
+        .filter(|mb| mb.id != id && min_rank.is_none_or(|rank| prefix::rank(mb.prefix) >= rank))
+        .map(|mb| mb.id)
+        .collect();
+    Ok(Route {
+        recipients,
+        target: format!("{status}{}", ch.name),
+        away: None,
+    })
 }
 
-fn to_nick(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResult {
+fn nick_route(s: &State, target: &str) -> Result<Route, CmdError> {
     let Some(to) = s.find_nick(target).filter(|&t| s.clients[t].registered) else {
         return Err(CmdError::NoSuchNick(target.to_string()));
     };
-    let c = &s.clients[id];
-    let mask = c.mask();
-    let echo = c.has_cap(caps::ECHO_MESSAGE);
     let peer = &s.clients[to];
-    let to_nick = peer.nick().to_owned();
-    let away = peer.away().map(str::to_owned);
-    let middle = [to_nick.as_str()];
+    let nick = peer.nick().to_owned();
+    let away = peer.away().map(|a| (nick.clone(), a.to_owned()));
+    Ok(Route {
+        recipients: vec![to],
+        target: nick,
+        away,
+    })
+}
+
+/// Sets the tags an event takes from its sender (`account`, `bot`), for
+/// events not made by `State::user_event`.
+pub fn sender_tags(s: &State, id: ClientId, ev: &mut Event) {
+    let c = &s.clients[id];
+    ev.bot = c.modes.has(UserModes::BOT);
+    ev.account = c.account().map(Box::from);
+}
+
+fn to_target(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResult {
+    let ctcp = relay.text.is_some_and(is_ctcp);
+    let route = route(s, id, target, ctcp)?;
+    let mask = s.clients[id].mask();
+    let echo = s.clients[id].has_cap(caps::ECHO_MESSAGE);
+    let middle = [route.target.as_str()];
     let mut ev = relay.event(s, id, &mask, &middle);
-    s.send_event(to, &mut ev);
+    for &r in &route.recipients {
+        s.send_event(r, &mut ev);
+    }
     // A message to oneself arrives once, echo or not (znc.in/self-message).
-    if echo && to != id {
+    if echo && !route.recipients.contains(&id) {
         s.send_event(id, &mut ev);
     }
-    if let (Some(away), "PRIVMSG") = (away, relay.cmd) {
-        s.numeric(id, RPL_AWAY, &[&to_nick], &away);
+    if let (Some((nick, away)), "PRIVMSG") = (&route.away, relay.cmd) {
+        s.numeric(id, RPL_AWAY, &[nick], away);
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod channel;
 pub mod messaging;
 pub mod modes;
 pub mod monitor;
+pub mod multiline;
 pub mod oper;
 pub mod query;
 pub mod read_marker;

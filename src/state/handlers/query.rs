@@ -604,6 +604,13 @@ static HELP: &[(&str, &str)] = &[
          or WHOIS you.",
     ),
     (
+        "BATCH",
+        "BATCH +<ref> draft/multiline <target> | BATCH -<ref>\n\n\
+         Sends one message of several lines (IRCv3 draft/multiline): the lines\n\
+         between BATCH + and BATCH - (PRIVMSG or NOTICE, tagged batch=<ref>)\n\
+         reach <target> together. Clients normally do this for you.",
+    ),
+    (
         "CAP",
         "CAP LS [<version>] | CAP LIST | CAP REQ :<capabilities> | CAP END\n\n\
          Negotiates IRCv3 capabilities. Clients normally do this for you.",

@@ -129,16 +129,7 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                 c.caps |= caps::CAP_NOTIFY;
             }
             let with_values = c.cap_version >= 302;
-            let configured = caps::Configured {
-                relaymsg: &s.config.relaymsg.separators,
-            };
-            let words: Vec<String> = CAPS
-                .iter()
-                .map(|cap| match (with_values, cap.value_with(&configured)) {
-                    (true, Some(v)) => format!("{}={}", cap.name, v),
-                    _ => cap.name.to_string(),
-                })
-                .collect();
+            let words = ls_words(&s.config, with_values);
             send_cap_list(s, id, &server, &nick, "LS", &words, with_values);
         }
         "LIST" => {
@@ -200,6 +191,22 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
         }
     }
     Ok(())
+}
+
+/// The `CAP LS` words for a config: each capability's name, with its
+/// value (`name=value`) when `with_values` (302 clients).
+pub fn ls_words(cfg: &Config, with_values: bool) -> Vec<String> {
+    let settings = caps::Settings {
+        multiline_max_bytes: cfg.limits.multiline_max_bytes,
+        multiline_max_lines: cfg.limits.multiline_max_lines,
+        relaymsg: &cfg.relaymsg.separators,
+    };
+    CAPS.iter()
+        .map(|cap| match (with_values, caps::value(cap, &settings)) {
+            (true, Some(v)) => format!("{}={}", cap.name, v),
+            _ => cap.name.to_string(),
+        })
+        .collect()
 }
 
 /// Sends `CAP <nick> LS|LIST :…`, split over several lines (with `*`) for
