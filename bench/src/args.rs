@@ -70,7 +70,10 @@ pub struct Idle {
 
 /// M members in one channel, S of them sending PRIVMSGs with a window of
 /// W in flight each: delivered lines/s, latency, CPU per million lines,
-/// and the CPU of the JOIN and QUIT fan-out per delivered line.
+/// and the CPU of the JOIN and QUIT fan-out per delivered line. With
+/// `--caps mixed` the members first request IRCv3 capabilities in four
+/// groups, so a server writes up to four forms of each message, and every
+/// line is checked to carry the tags its receiver's capabilities imply.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "fanout")]
 pub struct Fanout {
@@ -98,6 +101,12 @@ pub struct Fanout {
     /// bytes of message text (default 64)
     #[argh(option, default = "64")]
     pub payload: usize,
+    /// IRCv3 capabilities the members request before registering: none
+    /// (default), or mixed (senders: message-tags server-time
+    /// echo-message; receivers a quarter each: none, message-tags,
+    /// server-time, message-tags server-time)
+    #[argh(option, default = "CapMix::None")]
+    pub caps: CapMix,
     /// registrations or JOINs in progress at once, new connections paced
     /// at 32 per turn (default 1000)
     #[argh(option, default = "1000")]
@@ -105,6 +114,36 @@ pub struct Fanout {
     /// the longest any phase may take, s (default 300)
     #[argh(option, default = "300")]
     pub timeout: u64,
+}
+
+/// The capabilities the members of `fanout` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapMix {
+    /// No CAP at all: plain RFC 1459 clients.
+    None,
+    /// Four receiver groups and IRCv3 senders (see `Fanout::caps`).
+    Mixed,
+}
+
+impl CapMix {
+    pub fn name(self) -> &'static str {
+        match self {
+            CapMix::None => "none",
+            CapMix::Mixed => "mixed",
+        }
+    }
+}
+
+impl std::str::FromStr for CapMix {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<CapMix, String> {
+        match s {
+            "none" => Ok(CapMix::None),
+            "mixed" => Ok(CapMix::Mixed),
+            _ => Err(format!("--caps: expected none or mixed, not {s:?}")),
+        }
+    }
 }
 
 /// K pairs of clients exchanging private messages, W in flight each way:

@@ -110,6 +110,12 @@ impl Pool {
     /// its session and `tag` for the scenario; its registration lines are
     /// queued (sent once the handshake completes). Returns its id.
     pub fn connect(&mut self, nick: String, tag: usize) -> io::Result<usize> {
+        self.connect_with_caps(nick, tag, 0)
+    }
+
+    /// `connect`, the session requesting the IRCv3 capabilities `caps`
+    /// (`irc::cap` bits) before it registers.
+    pub fn connect_with_caps(&mut self, nick: String, tag: usize, caps: u8) -> io::Result<usize> {
         let src = source_address(self.next_source);
         self.next_source = self.next_source.wrapping_add(1);
         let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
@@ -131,7 +137,7 @@ impl Pool {
             Token(id),
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        let irc = Session::new(nick);
+        let irc = Session::with_caps(nick, caps);
         let mut conn = Conn {
             stream,
             connected,

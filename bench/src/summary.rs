@@ -3,6 +3,8 @@
 //! medians per case, server and metric, and writes `results.json` and
 //! `results.md` (a Markdown table with ratios picoircd/peer and picoircd
 //! against the best peer, plus the date, machine and server versions).
+//! A row may also divide a case's metric by another case's, per server
+//! (the mixed-capability fan-out against the plain one of the same size).
 //!
 //! Files in, files out; no sockets.
 
@@ -25,12 +27,14 @@ enum Better {
     Info,
 }
 
-/// One row of the Markdown table: a case, a metric, its label.
+/// One row of the Markdown table: a case, a metric, its label; with a
+/// `base` case, the metric of `case` divided by that of `base`.
 struct Row {
     case: &'static str,
     metric: &'static str,
     label: &'static str,
     better: Better,
+    base: Option<&'static str>,
 }
 
 const fn row(case: &'static str, metric: &'static str, label: &'static str, better: Better) -> Row {
@@ -39,8 +43,30 @@ const fn row(case: &'static str, metric: &'static str, label: &'static str, bett
         metric,
         label,
         better,
+        base: None,
     }
 }
+
+/// A row of `metric` in `case` divided by `metric` in `base`, for each
+/// server; only when both cases ran with the same `members`.
+const fn relative(
+    case: &'static str,
+    base: &'static str,
+    metric: &'static str,
+    label: &'static str,
+) -> Row {
+    Row {
+        case,
+        metric,
+        label,
+        better: Info,
+        base: Some(base),
+    }
+}
+
+/// The case of `fanout --caps mixed` and the plain case of the same size.
+const CAPS_CASE: &str = "fanout-caps-500x5";
+const PLAIN_CASE: &str = "fanout-500x5";
 
 use Better::{Higher, Info, Lower};
 
@@ -86,6 +112,60 @@ const ROWS: &[Row] = &[
         "pairs-100",
         "server_cpu_s_per_million_messages",
         "pairs K={pairs}: server CPU s per million messages",
+        Lower,
+    ),
+    row(
+        CAPS_CASE,
+        "server_cpu_s_per_million_lines",
+        "fanout M={members} S={senders}, mixed caps: server CPU s per million lines",
+        Lower,
+    ),
+    relative(
+        CAPS_CASE,
+        PLAIN_CASE,
+        "server_cpu_s_per_million_lines",
+        "fanout M={members} S={senders}, mixed caps: CPU per million lines ÷ the plain fanout's (same M)",
+    ),
+    relative(
+        CAPS_CASE,
+        PLAIN_CASE,
+        "mean_line_bytes",
+        "fanout M={members} S={senders}, mixed caps: mean bytes per delivered line ÷ the plain fanout's",
+    ),
+    row(
+        CAPS_CASE,
+        "tag_forms",
+        "fanout M={members}, mixed caps: tag forms of each message (from the caps granted)",
+        Info,
+    ),
+    row(
+        CAPS_CASE,
+        "caps_acked_message_tags",
+        "fanout M={members}, mixed caps: clients granted message-tags (of {caps_asked_message_tags})",
+        Info,
+    ),
+    row(
+        CAPS_CASE,
+        "caps_acked_server_time",
+        "fanout M={members}, mixed caps: clients granted server-time (of {caps_asked_server_time})",
+        Info,
+    ),
+    row(
+        CAPS_CASE,
+        "caps_acked_echo_message",
+        "fanout M={members}, mixed caps: clients granted echo-message (of {caps_asked_echo_message})",
+        Info,
+    ),
+    row(
+        CAPS_CASE,
+        "delivered_lines_per_s",
+        "fanout M={members} S={senders}, mixed caps: delivered lines/s",
+        Higher,
+    ),
+    row(
+        CAPS_CASE,
+        "latency_p99_ms",
+        "fanout M={members} S={senders}, mixed caps: p99 latency ms",
         Lower,
     ),
     row(
@@ -331,7 +411,7 @@ fn collect(runs: &Path) -> io::Result<(Collected, Failed, Params)> {
 /// A number for the table: 3 significant digits, thousands kept whole.
 fn fmt(x: f64) -> String {
     let a = x.abs();
-    if a >= 1000.0 {
+    if a >= 1000.0 || (a >= 1.0 && x.fract() == 0.0) {
         format!("{:.0}", x)
     } else if a >= 100.0 {
         format!("{:.1}", x)
@@ -375,10 +455,27 @@ pub fn run(a: &Summarize) -> io::Result<()> {
         }
         medians.insert(case.clone(), Value::Object(per_server));
     }
+    let mut relative = Map::new();
+    for r in ROWS.iter().filter(|r| r.base.is_some()) {
+        let per_server: Map<String, Value> = SERVERS
+            .iter()
+            .filter_map(|(k, _)| {
+                Some((
+                    (*k).to_string(),
+                    json!(round(value(&data, &params, r, k)?, 4)),
+                ))
+            })
+            .collect();
+        if !per_server.is_empty() {
+            let key = format!("{}/{}:{}", r.case, r.base.unwrap_or(""), r.metric);
+            relative.insert(key, Value::Object(per_server));
+        }
+    }
     let out = json!({
         "meta": meta,
         "params": params,
         "medians": medians,
+        "relative": relative,
         "failed": failed,
     });
     std::fs::create_dir_all(&a.out)?;
@@ -400,6 +497,21 @@ pub fn run(a: &Summarize) -> io::Result<()> {
 
 fn get(data: &Collected, case: &str, server: &str, metric: &str) -> Option<f64> {
     median(data.get(case)?.get(server)?.get(metric)?.clone())
+}
+
+/// The value of row `r` for `server`: the median, or for a relative row
+/// the ratio of the medians (when both cases had the same `members`).
+fn value(data: &Collected, params: &Params, r: &Row, server: &str) -> Option<f64> {
+    let v = get(data, r.case, server, r.metric)?;
+    let Some(base) = r.base else {
+        return Some(v);
+    };
+    let members = |case: &str| params.get(case).and_then(|p| p.get("members")).cloned();
+    if members(r.case).is_none() || members(r.case) != members(base) {
+        return None;
+    }
+    let b = get(data, base, server, r.metric)?;
+    (b != 0.0).then(|| v / b)
 }
 
 /// `label` with each `{param}` replaced by the case's parameter.
@@ -450,7 +562,7 @@ fn markdown(
         }
         let vals: Vec<Option<f64>> = SERVERS
             .iter()
-            .map(|(k, _)| get(data, r.case, k, r.metric))
+            .map(|(k, _)| value(data, params, r, k))
             .collect();
         let pico = vals[0];
         let peers: Vec<f64> = vals[1..].iter().flatten().copied().collect();
@@ -507,6 +619,12 @@ fn markdown(
     md.push_str(
         "The `history` scenario is skipped: CHATHISTORY waits for the history issue (#8).\n",
     );
+    if data.contains_key(CAPS_CASE) {
+        md.push_str("\nMixed caps (`fanout --caps mixed`, issue #5): before registering, the senders request message-tags, server-time and echo-message and the receivers, a quarter each, nothing, message-tags, server-time or both (one CAP REQ per capability; a NAKed one is done without), so a server that grants them writes four forms of each message. ");
+        md.push_str("Every line received is checked for the tags its receiver was granted (msgid iff message-tags, time iff server-time, one msgid and time per message); a wrong one fails the run. ");
+        md.push_str("The granted rows say what each server ACKed: a server that grants fewer writes fewer forms, so its figure is closer to a plain fan-out. ");
+        md.push_str("The ÷ row is each server's mixed-caps CPU per line over its own plain fan-out of the same M (echoed lines count as delivered).\n");
+    }
     if !failed.is_empty() {
         md.push_str("\nFailed runs (see the .err files of the run): ");
         let list: Vec<String> = failed
@@ -530,8 +648,46 @@ mod tests {
         assert_eq!(median(vec![]), None);
         assert_eq!(fmt(12345.6), "12346");
         assert_eq!(fmt(0.01234), "0.012");
+        assert_eq!(
+            (fmt(4.0), fmt(255.0), fmt(2.5)),
+            ("4".into(), "255".into(), "2.50".into())
+        );
         assert_eq!(ratio_cell(Some(1.0), Some(4.0)), "0.25");
         assert_eq!(ratio_cell(Some(1.0), None), "–");
         assert_eq!(ratio_cell(Some(0.0), Some(2.0)), "–");
+    }
+
+    #[test]
+    fn relative_rows_divide_cases_of_the_same_size() {
+        let mut data: Collected = BTreeMap::new();
+        let metric = "server_cpu_s_per_million_lines";
+        for (case, server, vals) in [
+            (PLAIN_CASE, "picoircd", vec![0.10, 0.12, 0.08]),
+            (CAPS_CASE, "picoircd", vec![0.11, 0.13, 0.12]),
+            (PLAIN_CASE, "ngircd", vec![0.40]),
+        ] {
+            data.entry(case.into())
+                .or_default()
+                .entry(server.into())
+                .or_default()
+                .insert(metric.into(), vals);
+        }
+        let mut params: Params = BTreeMap::new();
+        params.insert(PLAIN_CASE.into(), json!({"members": 500}));
+        params.insert(CAPS_CASE.into(), json!({"members": 500, "caps": "mixed"}));
+        let r = ROWS
+            .iter()
+            .find(|r| r.base == Some(PLAIN_CASE) && r.metric == metric)
+            .expect("a relative CPU row");
+        let v = value(&data, &params, r, "picoircd").unwrap();
+        assert!((v - 1.2).abs() < 1e-9, "{v}");
+        assert_eq!(value(&data, &params, r, "ngircd"), None, "no mixed run");
+        params.insert(PLAIN_CASE.into(), json!({"members": 100}));
+        assert_eq!(value(&data, &params, r, "picoircd"), None, "not the same M");
+        let md = markdown(&data, &BTreeMap::new(), &json!({}), &params);
+        assert!(
+            md.contains("mixed caps: CPU per million lines ÷ the plain fanout's (same M) | – |")
+        );
+        assert!(md.contains("Mixed caps (`fanout --caps mixed`"));
     }
 }

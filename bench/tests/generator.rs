@@ -2,8 +2,10 @@
 //! real `picoircd` server (built here with cargo, started on a free
 //! loopback port with scripts/bench-configs/picoircd.conf), and its JSON
 //! has the expected fields with sane values. Counts and presence only,
-//! never timings. The peers (ngircd, InspIRCd) are exercised by
-//! `scripts/bench --quick`, which fails when a run against them fails.
+//! never timings. `fanout --caps mixed` is checked to negotiate its
+//! capability groups and to count every line of every group as checked.
+//! The peers (ngircd, InspIRCd) are exercised by `scripts/bench --quick`,
+//! which fails when a run against them fails.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -59,7 +61,8 @@ impl Server {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let dir = std::env::temp_dir().join(format!("picoircd-bench-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("picoircd-bench-test-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench-configs");
@@ -183,6 +186,13 @@ fn every_scenario_runs_against_picoircd() {
     assert!(num(&v, "server_cpu_s_per_million_lines") >= 0.0);
     assert_eq!(num(&v, "join_lines_delivered"), 15.0);
     assert_eq!(num(&v, "quit_lines_delivered"), 10.0);
+    // Plain clients: no CAP, no echo, and every line checked to carry no tags.
+    assert_eq!(v["params"]["caps"], "none");
+    assert_eq!(num(&v, "echo_lines_expected"), 0.0);
+    assert_eq!(num(&v, "lines_checked"), sent * 4.0);
+    assert_eq!(num(&v, "wrong_form_lines"), 0.0);
+    assert!(v["metrics"].get("tag_forms").is_none());
+    assert!(num(&v, "mean_line_bytes") > 64.0);
 
     let v = server.run(&["pairs", "--pairs", "3", "--window", "2", "--seconds", "1"]);
     common(&v, "pairs");
@@ -199,6 +209,86 @@ fn every_scenario_runs_against_picoircd() {
     assert_eq!(num(&v, "failed"), 0.0);
     assert!(num(&v, "registrations_per_s") > 0.0);
     assert!(num(&v, "server_cpu_s_per_1000_registrations") >= 0.0);
+}
+
+#[test]
+fn fanout_with_mixed_caps_checks_every_form() {
+    let server = Server::start();
+    // 2 senders (message-tags server-time echo-message) and 8 receivers,
+    // 2 in each group: none, message-tags, server-time, both.
+    let v = server.run(&[
+        "fanout",
+        "--members",
+        "10",
+        "--senders",
+        "2",
+        "--window",
+        "3",
+        "--seconds",
+        "1",
+        "--caps",
+        "mixed",
+    ]);
+    common(&v, "fanout");
+    let p = &v["params"];
+    assert_eq!(p["caps"], "mixed");
+    assert_eq!(
+        (
+            &p["caps_asked_message_tags"],
+            &p["caps_asked_server_time"],
+            &p["caps_asked_echo_message"]
+        ),
+        (&6.into(), &6.into(), &2.into())
+    );
+    // picoircd grants all of them: four forms of each message.
+    assert_eq!(num(&v, "caps_acked_message_tags"), 6.0);
+    assert_eq!(num(&v, "caps_acked_server_time"), 6.0);
+    assert_eq!(num(&v, "caps_acked_echo_message"), 2.0);
+    assert_eq!(num(&v, "tag_forms"), 4.0);
+    let sent = num(&v, "messages_sent");
+    assert!(sent > 0.0);
+    // Nine other members and the sender's own echo per message.
+    assert_eq!(num(&v, "lines_expected"), sent * 10.0);
+    assert_eq!(num(&v, "lines_delivered"), sent * 10.0);
+    assert_eq!(num(&v, "echo_lines_expected"), sent);
+    assert_eq!(num(&v, "lines_lost"), 0.0);
+    assert_eq!(num(&v, "stray_lines"), 0.0);
+    assert_eq!(num(&v, "lines_checked"), sent * 10.0);
+    assert_eq!(num(&v, "wrong_form_lines"), 0.0);
+    assert_eq!(num(&v, "tag_mismatches"), 0.0);
+    for g in ["plain", "tags", "time", "tags_time", "senders"] {
+        assert_eq!(num(&v, &format!("group_{g}_members")), 2.0, "{g}");
+        assert_eq!(num(&v, &format!("group_{g}_acked_as_asked")), 2.0, "{g}");
+        // Each receiver reads every message; each sender the other's and
+        // its own echoes.
+        assert_eq!(num(&v, &format!("group_{g}_lines")), sent * 2.0, "{g}");
+    }
+    // Half the lines carry a time, half a msgid.
+    assert!(num(&v, "mean_line_bytes") > 64.0 + 20.0);
+    assert!(num(&v, "server_cpu_s_per_million_lines") >= 0.0);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("picoircd granted: message-tags 6 of 6"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn rejects_an_unknown_caps_mix() {
+    let out = Command::new(GENERATOR)
+        .args([
+            "fanout",
+            "--addr",
+            "127.0.0.1:6667",
+            "--pid",
+            "1",
+            "--caps",
+            "some",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected none or mixed"));
 }
 
 #[test]

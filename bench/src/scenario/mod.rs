@@ -1,6 +1,7 @@
 //! The scenarios of issue #4, one file each (`idle`, `fanout`, `pairs`,
-//! `storm`), built from the shared `steps`; `history` waits for the
-//! history issue (#8).
+//! `storm`), built from the shared `steps`; `fanout --caps mixed` is the
+//! fan-out to clients of four IRCv3 capability sets (issue #5); `history`
+//! waits for the history issue (#8).
 //!
 //! Picks the scenario from the command line; returns its report.
 

@@ -57,6 +57,20 @@ pub fn register(
     concurrency: usize,
     limit: Duration,
 ) -> io::Result<Vec<usize>> {
+    register_with_caps(pool, n, nick, |_| 0, concurrency, limit)
+}
+
+/// `register`, client `i` first requesting the IRCv3 capabilities
+/// `caps(i)` (`irc::cap` bits); what the server ACKed is in each
+/// session's `caps_acked`.
+pub fn register_with_caps(
+    pool: &mut Pool,
+    n: usize,
+    nick: impl Fn(usize) -> String,
+    caps: impl Fn(usize) -> u8,
+    concurrency: usize,
+    limit: Duration,
+) -> io::Result<Vec<usize>> {
     let deadline = Instant::now() + limit;
     let mut ids = Vec::with_capacity(n);
     let mut pending: Vec<usize> = Vec::new();
@@ -66,7 +80,7 @@ pub fn register(
         let mut paced = 0;
         while ids.len() < n && pending.len() < concurrency.max(1) && paced < CONNECTS_PER_TURN {
             let i = ids.len();
-            ids.push(pool.connect(nick(i), i)?);
+            ids.push(pool.connect_with_caps(nick(i), i, caps(i))?);
             pending.push(i);
             paced += 1;
         }
@@ -108,7 +122,7 @@ pub fn register(
                 )));
             }
             pool.counters.retries += 1;
-            ids[i] = pool.connect(nick(i), i)?;
+            ids[i] = pool.connect_with_caps(nick(i), i, caps(i))?;
             pending.push(i);
         }
     }
