@@ -707,3 +707,57 @@ fn whoami_gives_the_own_prefix_in_the_burst_and_on_change() {
     let burst = plain.register("carol");
     assert!(!burst.iter().any(|l| l.contains(" SETNAME ")), "{burst:#?}");
 }
+
+#[test]
+fn registration_waits_for_cap_end_once_negotiation_started() {
+    let srv = TestServer::start();
+    // CAP LS, then NICK/USER: nothing until CAP END (no REQ at all).
+    let mut c = srv.connect();
+    c.send("CAP LS 302");
+    c.send("NICK alice");
+    c.send("USER alice 0 * :alice real");
+    let seen = c.sync();
+    assert!(!seen.iter().any(|l| l.contains(" 001 ")), "{seen:#?}");
+    c.send("CAP END");
+    c.expect_line(":pico.test 001 alice ");
+    // CAP END from a client that never negotiated changes nothing.
+    let mut d = srv.connect();
+    d.send("CAP END");
+    d.register("bob");
+    // irssi's probe: `JOIN :` before registering gets 451 and the
+    // connection stays usable.
+    let mut e = srv.connect();
+    e.send("CAP LS 302");
+    e.send("JOIN :");
+    e.expect_line(" 451 ");
+    e.send("CAP REQ :server-time");
+    e.expect_line(" ACK ");
+    e.send("CAP END");
+    e.register("carol");
+}
+
+#[test]
+fn a_rehash_that_changes_a_cap_value_sends_cap_del_and_new() {
+    let srv = TestServer::with_config(&oper_config());
+    let mut c = capped(&srv, "alice", "batch draft/multiline");
+    c.send("OPER boss pw");
+    c.expect(" 381 ");
+    let good = std::fs::read_to_string(&srv.conf).expect("config");
+    let changed = good.replacen("[limits]\n", "[limits]\nmultiline-max-lines = 7\n", 1);
+    assert_ne!(changed, good);
+    std::fs::write(&srv.conf, &changed).expect("config");
+    c.send("REHASH");
+    // CAP LS 302 implied cap-notify: the cap is withdrawn and offered anew.
+    assert_eq!(
+        c.expect_line(" CAP alice DEL "),
+        ":pico.test CAP alice DEL :draft/multiline"
+    );
+    assert_eq!(
+        c.expect_line(" CAP alice NEW "),
+        ":pico.test CAP alice NEW :draft/multiline=max-bytes=4096,max-lines=7"
+    );
+    c.send("CAP LIST");
+    let list = c.expect_line(" LIST ");
+    assert!(!list.contains("draft/multiline"), "{list}");
+    std::fs::write(&srv.conf, good).expect("config");
+}

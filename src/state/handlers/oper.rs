@@ -231,9 +231,12 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| cfg.path.display().to_string());
             let old_isupport = s.isupport.clone();
+            let old_caps = registration::ls_words(&s.config, true);
             s.apply_config(cfg);
             refresh_opers(s);
             s.recount_all();
+            let new_caps = registration::ls_words(&s.config, true);
+            announce_cap_values(s, &old_caps, &new_caps);
             if s.isupport != old_isupport {
                 // draft/extended-isupport: updates reach those who asked.
                 let to: Vec<ClientId> = s
@@ -261,6 +264,43 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
                 }
             }
             s.snotice(&format!("Rehash by {who} failed: {msg}"));
+        }
+    }
+}
+
+/// cap-notify: a capability whose `CAP LS 302` value a rehash changed
+/// (draft/multiline's limits, draft/relaymsg's separators) is withdrawn
+/// with `CAP DEL` and offered again with `CAP NEW` and its new value, to
+/// every client with cap-notify; those that had it on must ask again.
+/// Clients without cap-notify cannot be told and keep it as it was.
+fn announce_cap_values(s: &mut State, old: &[String], new: &[String]) {
+    let changed: Vec<(&str, &str)> = old
+        .iter()
+        .zip(new)
+        .filter(|(o, n)| o != n)
+        .map(|(_, n)| (n.split('=').next().unwrap_or(n), n.as_str()))
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    let to: Vec<ClientId> = s
+        .clients
+        .iter()
+        .filter(|(_, c)| c.has_cap(caps::CAP_NOTIFY) && !c.dead)
+        .map(|(i, _)| i)
+        .collect();
+    let server = Rc::clone(&s.config);
+    for id in to {
+        for &(name, word) in &changed {
+            let c = &mut s.clients[id];
+            if let Some(cap) = caps::by_name(name) {
+                c.caps &= !cap.bit;
+            }
+            let shown = if c.cap_version >= 302 { word } else { name };
+            let nick = c.nick().to_owned();
+            let host = Some(server.server.name.as_str());
+            s.send_line(id, host, "CAP", &[&nick, "DEL"], Some(name));
+            s.send_line(id, host, "CAP", &[&nick, "NEW"], Some(shown));
         }
     }
 }
@@ -549,6 +589,36 @@ mod tests {
             &h.take(a),
             ":pico.test FAIL REHASH CONFIG_BAD :Error rehashing: ircd.conf:3:1: bad key",
         );
+    }
+
+    #[test]
+    fn rehash_tells_cap_notify_clients_of_a_changed_value() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        let b = h.client("bob");
+        h.s.clients[a].caps |= caps::CAP_NOTIFY | caps::MULTILINE | caps::BATCH;
+        h.s.clients[a].cap_version = 302;
+        h.s.clients[b].caps |= caps::MULTILINE | caps::BATCH;
+        let mut cfg = config();
+        cfg.limits.multiline_max_lines = 7;
+        rehash_done(&mut h.s, None, Ok(cfg));
+        let out = h.take(a);
+        assert_has(&out, ":pico.test CAP alice DEL :draft/multiline");
+        assert_has(
+            &out,
+            ":pico.test CAP alice NEW :draft/multiline=max-bytes=4096,max-lines=7",
+        );
+        assert!(!h.s.clients[a].has_cap(caps::MULTILINE), "withdrawn");
+        assert_lacks(&h.take(b), " CAP ");
+        assert!(
+            h.s.clients[b].has_cap(caps::MULTILINE),
+            "kept: it cannot be told"
+        );
+        // The same config again: nothing to say.
+        rehash_done(&mut h.s, None, Ok(config()));
+        h.take(a);
+        rehash_done(&mut h.s, None, Ok(config()));
+        assert_lacks(&h.take(a), " CAP ");
     }
 
     #[test]
