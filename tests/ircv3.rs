@@ -761,3 +761,23 @@ fn a_rehash_that_changes_a_cap_value_sends_cap_del_and_new() {
     assert!(!list.contains("draft/multiline"), "{list}");
     std::fs::write(&srv.conf, good).expect("config");
 }
+
+#[test]
+fn account_caps_without_logins_add_nothing() {
+    // Until accounts exist (#7) nobody is logged in: account-tag adds no
+    // tag, account-notify sends nothing, extended-join shows `*`.
+    let srv = TestServer::start();
+    let mut a = capped(&srv, "alice", "account-tag account-notify extended-join");
+    join(&mut a, "#acc");
+    let mut b = srv.client("bob");
+    b.send("JOIN #acc");
+    let j = a.expect_line(" JOIN #acc");
+    assert!(
+        j.starts_with(":bob!") && j.ends_with(" JOIN #acc * :bob real"),
+        "{j}"
+    );
+    b.send("PRIVMSG #acc :hi");
+    let m = a.expect_line(":hi");
+    assert!(m.starts_with(":bob!"), "no tags at all: {m}");
+    assert_quiet(&mut a, "ACCOUNT");
+}
