@@ -8,64 +8,8 @@ mod util;
 
 use std::time::Duration;
 
+use util::tags::{assert_time, capped, split_tags as split, tag};
 use util::{Client, TestServer};
-
-/// Registers `nick` after `CAP REQ` for `caps` (space separated; empty:
-/// no CAP at all) and reads the burst up to 221.
-fn capped(srv: &TestServer, nick: &str, caps: &str) -> Client {
-    let mut c = srv.connect();
-    if !caps.is_empty() {
-        c.send("CAP LS 302");
-        c.send(&format!("CAP REQ :{caps}"));
-        // Past the LS lines (several: the list no longer fits one).
-        let ack = loop {
-            let l = c.expect_line(" CAP ");
-            if !l.contains(" LS ") {
-                break l;
-            }
-        };
-        assert!(ack.contains(" ACK "), "{ack}");
-        c.send("CAP END");
-    }
-    c.register(nick);
-    c
-}
-
-/// The tags of a line as `(key, value)` pairs, and the rest of the line.
-fn split(line: &str) -> (Vec<(String, String)>, String) {
-    let Some(rest) = line.strip_prefix('@') else {
-        return (Vec::new(), line.to_string());
-    };
-    let (tags, body) = rest.split_once(' ').expect("a body after the tags");
-    let tags = tags
-        .split(';')
-        .map(|t| {
-            let (k, v) = t.split_once('=').unwrap_or((t, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    (tags, body.to_string())
-}
-
-fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-/// `2026-11-25T10:00:00.123Z`: RFC 3339, milliseconds, UTC.
-fn assert_time(v: &str) {
-    let b = v.as_bytes();
-    assert_eq!(b.len(), 24, "{v}");
-    for (i, c) in b.iter().enumerate() {
-        match i {
-            4 | 7 => assert_eq!(*c, b'-', "{v}"),
-            10 => assert_eq!(*c, b'T', "{v}"),
-            13 | 16 => assert_eq!(*c, b':', "{v}"),
-            19 => assert_eq!(*c, b'.', "{v}"),
-            23 => assert_eq!(*c, b'Z', "{v}"),
-            _ => assert!(c.is_ascii_digit(), "{v}"),
-        }
-    }
-}
 
 fn join(c: &mut Client, chan: &str) {
     c.send(&format!("JOIN {chan}"));

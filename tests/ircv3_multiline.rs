@@ -12,6 +12,7 @@ mod util;
 
 use std::time::Duration;
 
+use util::tags::capped;
 use util::{base_config, Client, TestServer};
 
 /// The sender's capabilities.
@@ -20,20 +21,6 @@ const SENDER: &str = "draft/multiline batch message-tags server-time echo-messag
 const MULTI: &str = "draft/multiline batch message-tags";
 /// A recipient that gets the fallback, with tags.
 const TAGGED: &str = "message-tags server-time";
-
-/// Registers `nick` after `CAP REQ :<caps>` (empty: no CAP at all).
-fn capped(srv: &TestServer, nick: &str, caps: &str) -> Client {
-    let mut c = srv.connect();
-    if !caps.is_empty() {
-        c.send("CAP LS 302");
-        c.send(&format!("CAP REQ :{caps}"));
-        let ack = c.expect_line(" ACK ");
-        assert!(ack.ends_with(&format!(":{caps}")), "{ack}");
-        c.send("CAP END");
-    }
-    c.register(nick);
-    c
-}
 
 /// The four clients of most tests, all on `#ml`, their joins read.
 struct Room {

@@ -8,6 +8,7 @@ mod util;
 
 use std::time::Duration;
 
+use util::tags::{assert_msgid, assert_time, capped, split_tags as split, tag};
 use util::{base_config, Client, TestServer};
 
 const OPER_PW: &str = "hunter2";
@@ -28,54 +29,6 @@ password = "{hash}"
 {extra}"#,
         base_config()
     )
-}
-
-/// Registers `nick` after `CAP REQ` for `caps` (none when empty).
-fn capped(srv: &TestServer, nick: &str, caps: &str) -> Client {
-    let mut c = srv.connect();
-    if !caps.is_empty() {
-        c.send(&format!("CAP REQ :{caps}"));
-        let ack = c.expect_line(" CAP ");
-        assert!(ack.contains(" ACK "), "{ack}");
-        c.send("CAP END");
-    }
-    c.register(nick);
-    c
-}
-
-/// The tags of a line as `(key, value)` pairs, and the rest of the line.
-fn split(line: &str) -> (Vec<(String, String)>, String) {
-    let Some(rest) = line.strip_prefix('@') else {
-        return (Vec::new(), line.to_string());
-    };
-    let (tags, body) = rest.split_once(' ').expect("a body after the tags");
-    let tags = tags
-        .split(';')
-        .map(|t| {
-            let (k, v) = t.split_once('=').unwrap_or((t, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    (tags, body.to_string())
-}
-
-fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-/// `2026-11-25T10:00:00.123Z`.
-fn assert_time(v: &str) {
-    assert_eq!(v.len(), 24, "{v}");
-    assert!(v.ends_with('Z') && v.as_bytes()[10] == b'T', "{v}");
-}
-
-fn assert_msgid(v: Option<&str>) -> String {
-    let v = v.expect("a msgid");
-    assert!(
-        !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()),
-        "{v}"
-    );
-    v.to_string()
 }
 
 /// The client's `nick!user@host` (from USERHOST; the client must not have

@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_yaml_ng::Value;
-use util::{Client, TestServer, WAIT};
+use util::tags::{capped, split_tags};
+use util::{TestServer, WAIT};
 
 static SESSION: AtomicUsize = AtomicUsize::new(0);
 
@@ -622,18 +623,6 @@ fn sorted_strings(v: &Value) -> Vec<String> {
     list
 }
 
-/// Registers `nick` after `CAP REQ` for `caps` and reads the burst.
-fn capped(srv: &TestServer, nick: &str, caps: &str) -> Client {
-    let mut c = srv.connect();
-    c.send("CAP LS 302");
-    c.send(&format!("CAP REQ :{caps}"));
-    let ack = c.expect_line(&format!(" ACK :{caps}"));
-    assert!(ack.contains(" CAP * ACK "), "{ack}");
-    c.send("CAP END");
-    c.register(nick);
-    c
-}
-
 /// The capability names the server offers in `CAP LS 302`, over as many
 /// lines as it takes (`CAP * LS * :…` continues the list).
 fn server_caps(srv: &TestServer) -> Vec<String> {
@@ -653,22 +642,6 @@ fn server_caps(srv: &TestServer) -> Vec<String> {
     }
     caps.sort();
     caps
-}
-
-/// The tags of a line as `(key, value)` pairs, and the rest of the line.
-fn split_tags(line: &str) -> (Vec<(String, String)>, String) {
-    let Some(rest) = line.strip_prefix('@') else {
-        return (Vec::new(), line.to_string());
-    };
-    let (tags, body) = rest.split_once(' ').expect("a body after the tags");
-    let tags = tags
-        .split(';')
-        .map(|t| {
-            let (k, v) = t.split_once('=').unwrap_or((t, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    (tags, body.to_string())
 }
 
 fn tag<'a>(tags: &'a [(String, String)], key: &str) -> &'a str {

@@ -4,13 +4,14 @@
 //!
 //! Submodules: `qemu` (the ARM builds under qemu-user, and their memory),
 //! `fleet` (many clients from many loopback addresses), `elf` (is a binary
-//! static and stripped).
+//! static and stripped), `tags` (IRCv3: capabilities and message tags).
 
 #![allow(dead_code)]
 
 pub mod elf;
 pub mod fleet;
 pub mod qemu;
+pub mod tags;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
