@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use util::{base_config, Client, TestServer};
+use util::{base_config, host, join, mask, Client, TestServer};
 
 /// The oper password used by `config()`.
 const OPER_PW: &str = "hunter2";
@@ -76,27 +76,6 @@ fn assert_recent(ts: &str) {
         t <= now + 5 && t + 300 >= now,
         "{t} is not about now ({now})"
     );
-}
-
-/// The client's `nick!user@host` as others see it (from USERHOST).
-fn mask(c: &mut Client) -> String {
-    let nick = c.nick.clone();
-    c.send(&format!("USERHOST {nick}"));
-    let line = c.expect_line(" 302 ");
-    let word = line.rsplit_once(" :").expect("302 text").1;
-    let (n, rest) = word.split_once('=').expect("nick=+user@host");
-    format!("{}!{}", n.trim_end_matches('*'), &rest[1..])
-}
-
-/// The client's displayed (cloaked) host.
-fn host(c: &mut Client) -> String {
-    mask(c).rsplit_once('@').expect("host").1.to_string()
-}
-
-/// Joins `chan` and reads up to the end of NAMES.
-fn join(c: &mut Client, chan: &str) -> Vec<String> {
-    c.send(&format!("JOIN {chan}"));
-    c.expect(&format!(" 366 {} {chan} ", c.nick))
 }
 
 /// The names of a NAMES reply (sorted; member order follows connection

@@ -9,12 +9,7 @@ mod util;
 use std::time::Duration;
 
 use util::tags::{assert_time, capped, split_tags as split, tag};
-use util::{Client, TestServer};
-
-fn join(c: &mut Client, chan: &str) {
-    c.send(&format!("JOIN {chan}"));
-    c.expect(" 366 ");
-}
+use util::{host, join, Client, TestServer};
 
 #[test]
 fn cap_ls_lists_the_tag_capabilities() {
@@ -277,13 +272,6 @@ fn assert_quiet(c: &mut Client, needle: &str) {
     );
 }
 
-/// The host part of a client's own mask, as the server shows it.
-fn host_of(c: &mut Client, nick: &str) -> String {
-    c.send(&format!("USERHOST {nick}"));
-    let l = c.expect_line(" 302 ");
-    l.rsplit('@').next().expect("host").to_string()
-}
-
 /// The capabilities `CAP LS 302` advertises (over one or more lines).
 fn cap_ls(c: &mut Client) -> Vec<String> {
     c.send("CAP LS 302");
@@ -433,7 +421,7 @@ fn chghost_tells_cap_holders_and_extended_monitor_watchers() {
         c.send("MONITOR + eve");
         c.expect_line(" 730 ");
     }
-    let old_host = host_of(&mut eve, "eve");
+    let old_host = host(&mut eve);
     eve.send("OPER boss pw");
     let want = format!(":eve!~eve@{old_host} CHGHOST ~eve staff.pico");
     assert_eq!(peer.expect_line(" CHGHOST "), want);
@@ -633,7 +621,7 @@ fn whoami_gives_the_own_prefix_in_the_burst_and_on_change() {
         .unwrap_or_else(|| panic!("{burst:#?}"));
     let lusers = burst.iter().position(|l| l.contains(" 251 ")).expect("251");
     assert!(last_005 < setname && setname < lusers, "{burst:#?}");
-    let host = host_of(&mut d, "bob");
+    let host = host(&mut d);
     assert_eq!(
         burst[setname],
         format!(":bob!~bob@{host} SETNAME :bob real")

@@ -9,7 +9,7 @@ mod util;
 use std::time::Duration;
 
 use util::tags::{assert_msgid, assert_time, capped, split_tags as split, tag};
-use util::{base_config, Client, TestServer};
+use util::{base_config, host, join, mask, Client, TestServer};
 
 const OPER_PW: &str = "hunter2";
 
@@ -29,27 +29,6 @@ password = "{hash}"
 {extra}"#,
         base_config()
     )
-}
-
-/// The client's `nick!user@host` (from USERHOST; the client must not have
-/// server-time, so the reply is untagged).
-fn mask(c: &mut Client) -> String {
-    let nick = c.nick.clone();
-    c.send(&format!("USERHOST {nick}"));
-    let line = c.expect_line(" 302 ");
-    let word = line.rsplit_once(" :").expect("302 text").1;
-    let (n, rest) = word.split_once('=').expect("nick=+user@host");
-    format!("{}!{}", n.trim_end_matches('*'), &rest[1..])
-}
-
-fn host(c: &mut Client) -> String {
-    mask(c).rsplit_once('@').expect("host").1.to_string()
-}
-
-/// Joins `chan` and reads up to the end of NAMES.
-fn join(c: &mut Client, chan: &str) -> Vec<String> {
-    c.send(&format!("JOIN {chan}"));
-    c.expect(&format!(" 366 {} {chan} ", c.nick))
 }
 
 /// The words of a 353 line's name list, sorted.

@@ -463,3 +463,25 @@ impl Client {
         self.expect(&format!("PONG pico.test :{token}"))
     }
 }
+
+/// The client's `nick!user@host` as others see it (from USERHOST; works
+/// with or without tags on the reply).
+pub fn mask(c: &mut Client) -> String {
+    let nick = c.nick.clone();
+    c.send(&format!("USERHOST {nick}"));
+    let line = c.expect_line(" 302 ");
+    let word = line.rsplit_once(" :").expect("302 text").1;
+    let (n, rest) = word.split_once('=').expect("nick=+user@host");
+    format!("{}!{}", n.trim_end_matches('*'), &rest[1..])
+}
+
+/// The client's displayed (cloaked) host.
+pub fn host(c: &mut Client) -> String {
+    mask(c).rsplit_once('@').expect("host").1.to_string()
+}
+
+/// Joins `chan` and reads up to the end of NAMES.
+pub fn join(c: &mut Client, chan: &str) -> Vec<String> {
+    c.send(&format!("JOIN {chan}"));
+    c.expect(&format!(" 366 {} {chan} ", c.nick))
+}
