@@ -19,7 +19,7 @@ use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::event::{is_client_tag, Event};
 use crate::state::handlers::multiline;
-use crate::state::{ClientId, State};
+use crate::state::{ChanId, ClientId, State};
 
 /// `PRIVMSG <target>{,<target>} :<text>`; with a `batch` tag, one line
 /// of a draft/multiline batch (`multiline::absorb`).
@@ -174,29 +174,8 @@ fn channel_route(
     let Some(chan) = s.find_channel(name) else {
         return Err(CmdError::NoSuchChannel(name.to_string()));
     };
-    let c = &s.clients[id];
+    may_speak(s, id, chan, ctcp)?;
     let ch = &s.channels[chan];
-    let member = ch.prefix_of(id);
-    let voiced = member.is_some_and(|p| p != 0);
-    let cannot = |why: &str| {
-        Err(CmdError::Numeric(
-            ERR_CANNOTSENDTOCHAN,
-            vec![ch.name.clone()],
-            format!("Cannot send to channel{why}"),
-        ))
-    };
-    if ch.has(flag::NO_EXTERNAL) && member.is_none() {
-        return cannot("");
-    }
-    if ch.has(flag::MODERATED) && !voiced {
-        return cannot(" (+m)");
-    }
-    if !voiced && ch.is_banned(&[&c.mask(), &c.ip_mask()]) {
-        return cannot(" (+b)");
-    }
-    if ch.has(flag::NO_CTCP) && ctcp {
-        return cannot(" (+C)");
-    }
     let recipients = ch
         .members
         .iter()
@@ -208,6 +187,32 @@ fn channel_route(
         target: format!("{status}{}", ch.name),
         away: None,
     })
+}
+
+/// May client `id` speak in `chan`? +n (members only), +m (voiced and
+/// up), +b (bans, unless voiced), +C (no CTCP other than ACTION, when
+/// `ctcp`). PRIVMSG, NOTICE, TAGMSG, multiline and RELAYMSG all ask this.
+pub fn may_speak(s: &State, id: ClientId, chan: ChanId, ctcp: bool) -> Result<(), CmdError> {
+    let c = &s.clients[id];
+    let ch = &s.channels[chan];
+    let member = ch.prefix_of(id);
+    let voiced = member.is_some_and(|p| p != 0);
+    let why = if ch.has(flag::NO_EXTERNAL) && member.is_none() {
+        ""
+    } else if ch.has(flag::MODERATED) && !voiced {
+        " (+m)"
+    } else if !voiced && ch.is_banned(&[&c.mask(), &c.ip_mask()]) {
+        " (+b)"
+    } else if ch.has(flag::NO_CTCP) && ctcp {
+        " (+C)"
+    } else {
+        return Ok(());
+    };
+    Err(CmdError::Numeric(
+        ERR_CANNOTSENDTOCHAN,
+        vec![ch.name.clone()],
+        format!("Cannot send to channel{why}"),
+    ))
 }
 
 fn nick_route(s: &State, target: &str) -> Result<Route, CmdError> {

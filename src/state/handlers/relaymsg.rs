@@ -18,11 +18,11 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use crate::proto::message::escape_tag_value;
-use crate::proto::numeric::ERR_CANNOTSENDTOCHAN;
 use crate::proto::{caps, casemap, write, Message};
-use crate::state::channel::{flag, prefix};
+use crate::state::channel::prefix;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::event::is_client_tag;
+use crate::state::handlers::messaging;
 use crate::state::{ClientId, State};
 
 /// The tag naming the relayer (Ergo's `caps.RelaymsgTagName`).
@@ -103,25 +103,9 @@ pub fn relaymsg(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdRe
         ));
     }
     // The relayer speaks in the channel: PRIVMSG's checks, for the relayer.
-    let voiced = member.is_some_and(|p| p != 0);
-    let why = if ch.has(flag::NO_EXTERNAL) && member.is_none() {
-        Some("")
-    } else if ch.has(flag::MODERATED) && !voiced {
-        Some(" (+m)")
-    } else if !voiced && ch.is_banned(&[&c.mask(), &c.ip_mask()]) {
-        Some(" (+b)")
-    } else if ch.has(flag::NO_CTCP) && text.starts_with('\x01') && !text.starts_with("\x01ACTION") {
-        Some(" (+C)")
-    } else {
-        None
-    };
-    if let Some(why) = why {
-        return Err(CmdError::Numeric(
-            ERR_CANNOTSENDTOCHAN,
-            vec![ch.name.clone()],
-            format!("Cannot send to channel{why}"),
-        ));
-    }
+    messaging::may_speak(s, id, chan, messaging::is_ctcp(text))?;
+    let c = &s.clients[id];
+    let ch = &s.channels[chan];
     let chan_name = ch.name.clone();
     let members: Vec<ClientId> = ch.members.iter().map(|mb| mb.id).collect();
     let mut relayer = Vec::new();
