@@ -10,6 +10,22 @@ pub fn fold(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
+/// Runs `f` on the folded form of `name`, on the stack when it is short
+/// (every nick and most channel names): lookups on the message path
+/// need not allocate.
+pub fn with_folded<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..name.len()) {
+        Some(out) => {
+            out.copy_from_slice(name.as_bytes());
+            out.make_ascii_lowercase();
+            // ASCII folding keeps UTF-8 valid.
+            f(std::str::from_utf8(out).unwrap_or(name))
+        }
+        None => f(&fold(name)),
+    }
+}
+
 /// Compares two names under the case mapping.
 pub fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
@@ -132,5 +148,13 @@ mod tests {
         assert!(valid_hostname(&format!("{long}.abc")));
         assert!(valid_hostname(&format!("{long}.abc.")));
         assert!(!valid_hostname(&format!("{long}.abcd")));
+    }
+
+    #[test]
+    fn folding_on_the_stack_matches_fold() {
+        let long = "N".repeat(100);
+        for name in ["Alice", "#Pico", "ÄÖ-x", "", long.as_str()] {
+            assert_eq!(with_folded(name, str::to_owned), fold(name));
+        }
     }
 }

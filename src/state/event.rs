@@ -46,8 +46,9 @@ pub struct Event<'a> {
     pub client_tags: Vec<(&'a str, &'a str)>,
     /// The server's id for this message (`msgid`), for events that have one.
     pub msgid: Option<String>,
-    /// `time` (RFC 3339, milliseconds, UTC).
-    pub time: String,
+    /// `time` (RFC 3339, milliseconds, UTC), shared with the other lines
+    /// of the same millisecond.
+    pub time: Option<Rc<str>>,
     /// The sender's account (`account-tag`), if logged in.
     pub account: Option<Box<str>>,
     /// The wording for recipients with `alt.cap`, if the event has one.
@@ -75,7 +76,7 @@ impl<'a> Event<'a> {
             trailing,
             client_tags: Vec::new(),
             msgid: None,
-            time: String::new(),
+            time: None,
             account: None,
             alt: None,
             bot: false,
@@ -113,8 +114,8 @@ impl<'a> Event<'a> {
 
     fn write(&self, form: usize, out: &mut Vec<u8>) {
         let mut tags: Vec<(&str, &str)> = Vec::new();
-        if form & ST != 0 && !self.time.is_empty() {
-            tags.push(("time", &self.time));
+        if let (true, Some(t)) = (form & ST != 0, &self.time) {
+            tags.push(("time", t));
         }
         if form & MT != 0 {
             if let Some(id) = &self.msgid {
@@ -184,7 +185,7 @@ mod tests {
     fn sample<'a>(middle: &'a [&'a str]) -> Event<'a> {
         let mut ev = Event::new(Some("a!u@h"), "PRIVMSG", middle, Some("hi there"));
         ev.msgid = Some("m1".into());
-        ev.time = "2026-11-25T10:00:00.000Z".into();
+        ev.time = Some("2026-11-25T10:00:00.000Z".into());
         ev
     }
 

@@ -154,7 +154,7 @@ pub struct State {
     /// tagged on every line that client gets until `end_batch`.
     out_batch: Option<(ClientId, String)>,
     /// `time` tag text for `now_ms`, formatted at most once per millisecond.
-    time_text: (u64, String),
+    time_text: (u64, Rc<str>),
     /// Counter behind `msgid`s and batch references.
     msg_seq: u64,
 }
@@ -198,7 +198,7 @@ impl State {
             shutdown_requested: false,
             capture: None,
             out_batch: None,
-            time_text: (u64::MAX, String::new()),
+            time_text: (u64::MAX, Rc::from("")),
             msg_seq: 0,
         }
     }
@@ -300,7 +300,7 @@ impl State {
         if !timed && !held && batch.is_none() {
             return self.enqueue(id, |q| q.push_bytes(bytes));
         }
-        let time = timed.then(|| self.time_text().to_owned());
+        let time = timed.then(|| self.time_text());
         let mut buf = Vec::with_capacity(bytes.len() + 40);
         let mut tagged = Vec::new();
         for line in bytes.split_inclusive(|&b| b == b'\n') {
@@ -368,18 +368,21 @@ impl State {
     // ----- IRCv3 tags: events, time, labels ------------------------------
 
     /// The `time` tag for now (`now_ms`).
-    pub fn time_text(&mut self) -> &str {
+    /// Shared: every line stamped in the same millisecond clones one `Rc`.
+    pub fn time_text(&mut self) -> Rc<str> {
         if self.time_text.0 != self.now_ms {
-            self.time_text = (self.now_ms, crate::time::rfc3339_millis(self.now_ms));
+            let text = crate::time::rfc3339_millis(self.now_ms);
+            self.time_text = (self.now_ms, Rc::from(text));
         }
-        &self.time_text.1
+        Rc::clone(&self.time_text.1)
     }
 
     /// A fresh id for a message (`msgid`) or a batch: unique across
     /// restarts (the start time leads), short, and safe in a tag value.
     pub fn next_id(&mut self) -> String {
         self.msg_seq += 1;
-        let mut out = String::with_capacity(16);
+        // Two 13-digit numbers: one allocation of the final size.
+        let mut out = String::with_capacity(26);
         labels::base32(self.started_ms, &mut out);
         labels::base32(self.msg_seq, &mut out);
         out
@@ -395,7 +398,7 @@ impl State {
         trailing: Option<&'a str>,
     ) -> event::Event<'a> {
         let mut ev = event::Event::new(source, command, middle, trailing);
-        ev.time = self.time_text().to_owned();
+        ev.time = Some(self.time_text());
         if labels::has_msgid(command) {
             ev.msgid = Some(self.next_id());
         }
@@ -507,9 +510,7 @@ impl State {
             return;
         };
         let batch_ok = c.has_cap(caps::BATCH);
-        let time = c
-            .has_cap(caps::SERVER_TIME)
-            .then(|| self.time_text().to_owned());
+        let time = c.has_cap(caps::SERVER_TIME).then(|| self.time_text());
         let reference = self.next_id();
         let server = Rc::clone(&self.config);
         let out = cap.finish(&server.server.name, time.as_deref(), batch_ok, &reference);
@@ -643,12 +644,12 @@ impl State {
 
     /// The client using `nick`, if any.
     pub fn find_nick(&self, nick: &str) -> Option<ClientId> {
-        self.nicks.get(casemap::fold(nick).as_str()).copied()
+        casemap::with_folded(nick, |f| self.nicks.get(f).copied())
     }
 
     /// The channel named `name`, if any.
     pub fn find_channel(&self, name: &str) -> Option<ChanId> {
-        self.channel_names.get(&casemap::fold(name)).copied()
+        casemap::with_folded(name, |f| self.channel_names.get(f).copied())
     }
 
     // ----- leaving ------------------------------------------------------

@@ -326,7 +326,7 @@ fn deliver(s: &mut State, id: ClientId, b: &Batch, now: Instant) {
     let echo = s.clients[id].has_cap(caps::ECHO_MESSAGE);
     let reference = s.next_id();
     let msgid = s.next_id();
-    let time = s.time_text().to_owned();
+    let time = s.time_text();
     let tags: Vec<(&str, &str)> = b
         .client_tags
         .iter()
@@ -336,7 +336,7 @@ fn deliver(s: &mut State, id: ClientId, b: &Batch, now: Instant) {
     let open_ref = format!("+{reference}");
     let open_middle = [open_ref.as_str(), BATCH_TYPE, route.target.as_str()];
     let mut opening = Event::new(Some(&mask), "BATCH", &open_middle, None);
-    opening.time.clone_from(&time);
+    opening.time = Some(time.clone());
     opening.msgid = Some(msgid.clone());
     opening.client_tags.clone_from(&tags);
     messaging::sender_tags(s, id, &mut opening);
@@ -345,7 +345,7 @@ fn deliver(s: &mut State, id: ClientId, b: &Batch, now: Instant) {
     let mut fallback = Vec::new();
     for (i, (text, _)) in b.lines().filter(|(t, _)| !t.is_empty()).enumerate() {
         let mut ev = Event::new(Some(&mask), command, &target, Some(text));
-        ev.time.clone_from(&time);
+        ev.time = Some(time.clone());
         if i == 0 {
             // The message's id and client-only tags go on the first line
             // (the spec's MUST). Not on the others: 4 KB of client tags

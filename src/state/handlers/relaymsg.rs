@@ -133,8 +133,8 @@ pub fn relaymsg(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdRe
             let timed = c.has_cap(caps::SERVER_TIME);
             let line = tag_only[usize::from(timed)].get_or_insert_with(|| {
                 let mut tags = Vec::with_capacity(2);
-                if timed {
-                    tags.push(("time", ev.time.as_str()));
+                if let (true, Some(t)) = (timed, ev.time.as_deref()) {
+                    tags.push(("time", t));
                 }
                 tags.push((TAG, relayer.as_str()));
                 let mut buf = Vec::with_capacity(128);
