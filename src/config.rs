@@ -177,6 +177,9 @@ pub struct TimeoutsConfig {
     pub ping: Duration,
     /// A client silent this long is disconnected ("Ping timeout").
     pub ping_timeout: Duration,
+    /// How often TLS certificate files are checked for changes (a renewal
+    /// nothing signalled); zero: never.
+    pub tls_watch: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,8 @@ pub const MULTILINE_MAX_LINES: i64 = 100;
 pub const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
 pub const PING: Duration = Duration::from_secs(90);
 pub const PING_TIMEOUT: Duration = Duration::from_secs(150);
+/// How often TLS certificate files are checked for changes.
+pub const TLS_WATCH: Duration = Duration::from_secs(60);
 pub const FAKELAG_WINDOW: Duration = Duration::from_secs(1);
 pub const FAKELAG_BURST: i64 = 5;
 pub const FAKELAG_PER_WINDOW: i64 = 2;

@@ -116,6 +116,7 @@ pub struct RawTimeouts {
     pub registration: Option<Str>,
     pub ping: Option<Str>,
     pub ping_timeout: Option<Str>,
+    pub tls_watch: Option<Str>,
 }
 
 #[derive(Deserialize, Default)]

@@ -91,10 +91,17 @@ pub fn timeouts(ctx: &Ctx<'_>, raw: &raw::RawTimeouts) -> Result<TimeoutsConfig,
             (None, None) => ctx.src.error_at_top(message),
         });
     }
+    let tls_watch = ctx.duration(
+        &raw.tls_watch,
+        "timeouts.tls-watch",
+        TLS_WATCH,
+        Duration::ZERO,
+    )?;
     Ok(TimeoutsConfig {
         registration,
         ping,
         ping_timeout,
+        tls_watch,
     })
 }
 

@@ -1,11 +1,15 @@
-//! One client connection: its socket and the bytes read but not yet
-//! handled. The read buffer is empty (no allocation) for an idle client;
-//! it holds a partial line, or complete lines waiting for their turn
-//! (fairness, fakelag). Imports `limits` only (and mio).
+//! One client connection: its socket, its TLS session when the listener
+//! has `tls`, and the bytes read but not yet handled. The read buffer is
+//! empty (no allocation) for an idle client; it holds a partial line, or
+//! complete lines waiting for their turn (fairness, fakelag).
+//! Imports `limits` only (and mio, rustls).
 
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use rustls::ServerConnection;
+
+use crate::limits::LINE_MAX;
 
 /// A connection in the loop's table (indexed like the state's clients).
 pub struct Conn {
@@ -22,6 +26,10 @@ pub struct Conn {
     pub active: bool,
     /// Fakelag: no line is handled before this.
     pub throttled_until: Option<Instant>,
+    /// The TLS session (boxed: plaintext connections pay one pointer).
+    pub tls: Option<Box<ServerConnection>>,
+    /// The TLS handshake finished and was reported to the state.
+    pub tls_ready: bool,
 }
 
 impl Conn {
@@ -34,7 +42,15 @@ impl Conn {
             write_armed: false,
             active: false,
             throttled_until: None,
+            tls: None,
+            tls_ready: false,
         }
+    }
+
+    /// Appends bytes read from the client to the line buffer (see
+    /// `take_in`). Returns whether it is full enough to stop reading.
+    pub fn take_in(&mut self, data: &[u8]) -> bool {
+        take_in(&mut self.rbuf, &mut self.discarding, data)
     }
 
     /// Drops the read buffer's memory once it is empty and was grown.
@@ -43,4 +59,23 @@ impl Conn {
             self.rbuf = Vec::new();
         }
     }
+}
+
+/// Appends bytes read from a client to its line buffer `rbuf`, dropping an
+/// over-long line's bytes up to its LF while `discarding`. Returns whether
+/// the buffer is full enough to stop reading for this turn. (A function of
+/// the two fields, so that a TLS session borrowed from the same `Conn` can
+/// feed it.)
+pub fn take_in(rbuf: &mut Vec<u8>, discarding: &mut bool, mut data: &[u8]) -> bool {
+    if *discarding {
+        match data.iter().position(|&b| b == b'\n') {
+            Some(lf) => {
+                *discarding = false;
+                data = &data[lf + 1..];
+            }
+            None => return false,
+        }
+    }
+    rbuf.extend_from_slice(data);
+    rbuf.len() >= LINE_MAX * 2
 }

@@ -3,6 +3,7 @@
 //! same port; then every entry left over is bound here. A passed socket
 //! that matches no entry is still served, as plain IRC, and logged.
 //!
+//! A listener with `tls` also holds its certificate (`tls::Acceptor`).
 //! Knows the config's listen entries and `sys::activation`; registers
 //! nothing with the poll (the server does).
 
@@ -10,14 +11,20 @@ use std::net::SocketAddr;
 
 use mio::net::TcpListener;
 
+use super::tls::Acceptor;
 use crate::config::ListenConfig;
 use crate::log_info;
 use crate::sys::activation::{self, Inherited};
 
-/// A listening socket and the address it is bound to.
+/// A listening socket, the address it is bound to, and its TLS
+/// certificate when it has `tls`.
 pub struct Listener {
     pub socket: TcpListener,
     pub addr: SocketAddr,
+    /// The `[[listen]]` address it serves (`addr` is the bound one, which
+    /// differs for port 0); a rehash finds its entry by it.
+    pub configured: Option<SocketAddr>,
+    pub tls: Option<Acceptor>,
 }
 
 /// Opens every listener: the passed ones, then binds what `listen` still
@@ -26,17 +33,31 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
     let mut passed: Vec<Option<Inherited>> = activation::take()?.into_iter().map(Some).collect();
     let mut listeners = Vec::with_capacity(listen.len().max(passed.len()));
     for entry in listen {
+        // The certificate first: a bad one stops the start before any bind.
+        let tls = match &entry.tls {
+            Some(files) => Some(
+                Acceptor::load(files).map_err(|e| format!("listener {}: {e}", entry.address))?,
+            ),
+            None => None,
+        };
         let found = take_matching(&mut passed, |s| s.addr == entry.address)
             .or_else(|| take_matching(&mut passed, |s| s.addr.port() == entry.address.port()));
-        let listener = match found {
+        let mut listener = match found {
             Some(s) => from_systemd(s),
             None => {
                 let socket = TcpListener::bind(entry.address)
                     .map_err(|e| format!("listener {}: {e}", entry.address))?;
                 let addr = socket.local_addr().unwrap_or(entry.address);
-                Listener { socket, addr }
+                Listener {
+                    socket,
+                    addr,
+                    configured: None,
+                    tls: None,
+                }
             }
         };
+        listener.configured = Some(entry.address);
+        listener.tls = tls;
         listeners.push(listener);
     }
     for s in passed.into_iter().flatten() {
@@ -48,7 +69,15 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
         listeners.push(from_systemd(s));
     }
     for l in &listeners {
-        log_info!("listeners", "now listening on {}", l.addr);
+        match &l.tls {
+            Some(t) => log_info!(
+                "listeners",
+                "now listening on {} (TLS, certificate {})",
+                l.addr,
+                t.files.cert.display()
+            ),
+            None => log_info!("listeners", "now listening on {}", l.addr),
+        }
     }
     Ok(listeners)
 }
@@ -74,5 +103,7 @@ fn from_systemd(s: Inherited) -> Listener {
     Listener {
         socket: TcpListener::from_std(s.listener),
         addr: s.addr,
+        configured: None,
+        tls: None,
     }
 }

@@ -18,14 +18,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
+use rustls::ServerConnection;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
 use super::admission::{Admission, Refusal};
-use super::conn::Conn;
+use super::conn::{self, Conn};
 use super::listeners::{self, Listener};
+use super::tls::{self, Acceptor};
 use super::worker::Worker;
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
 use crate::limits::{LINES_PER_TURN, LINE_MAX, READ_PER_TURN};
 use crate::proto::line;
 use crate::state::{handlers::oper, ClientId, State};
@@ -74,6 +76,8 @@ pub struct Server {
     notifier: Option<Notifier>,
     /// When `WATCHDOG=1` is next due.
     watchdog_due: Option<Instant>,
+    /// When the TLS certificate files are next checked for changes.
+    tls_check_due: Option<Instant>,
 }
 
 /// Why the server could not start.
@@ -91,12 +95,6 @@ impl Server {
     pub fn new(config: Config) -> Result<Server, StartError> {
         let err = |what: &str, e: io::Error| StartError(format!("{what}: {e}"));
         for l in &config.listen {
-            if l.tls.is_some() {
-                return Err(StartError(format!(
-                    "listener {}: TLS listeners are not supported yet (see README, \"Transports\"); remove or comment out its `tls`",
-                    l.address
-                )));
-            }
             if l.websocket {
                 return Err(StartError(format!(
                     "listener {}: WebSocket listeners are not supported yet (see README, \"Transports\"); remove or comment out `websocket`",
@@ -141,6 +139,7 @@ impl Server {
             stopping: false,
             notifier: Notifier::from_env(),
             watchdog_due: None,
+            tls_check_due: None,
         })
     }
 
@@ -153,6 +152,7 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         log_info!("server", "server running");
+        self.schedule_tls_check(Instant::now());
         self.notify_ready();
         if let Some(n) = &self.notifier {
             if let Some(every) = n.watchdog() {
@@ -243,6 +243,10 @@ impl Server {
             self.rehash(Some(by));
         }
         self.feed_watchdog(now);
+        if self.tls_check_due.is_some_and(|t| t <= now) {
+            self.check_certificates();
+            self.schedule_tls_check(now);
+        }
         if now.saturating_duration_since(self.last_sweep) > Duration::from_secs(60) {
             self.admission.sweep(now);
             self.last_sweep = now;
@@ -260,6 +264,7 @@ impl Server {
             self.throttled.peek().map(|Reverse((t, _))| *t),
             self.accept_paused_until,
             self.watchdog_due,
+            self.tls_check_due,
             self.lingering.iter().map(|(_, t)| *t).min(),
         ]
         .into_iter()
@@ -294,12 +299,26 @@ impl Server {
             };
             let ip = canonical_ip(peer.ip());
             let local_port = l.addr.port();
+            let tls = match l.tls.as_ref().map(Acceptor::connection) {
+                None => None,
+                Some(Ok(session)) => Some(Box::new(session)),
+                Some(Err(e)) => {
+                    log_error!("tls", "{ip}: cannot start a TLS session: {e}");
+                    let _ = stream.shutdown(Shutdown::Both);
+                    continue;
+                }
+            };
             if let Err(refusal) = self.admission.admit(&self.state.config.limits, ip, now) {
-                refuse(&mut stream, refusal);
+                // A TLS client could not read a plaintext ERROR.
+                if tls.is_none() {
+                    refuse(&mut stream, refusal);
+                } else {
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
                 continue;
             }
             let _ = stream.set_nodelay(true);
-            let id = self.state.add_client(ip, local_port, false, now);
+            let id = self.state.add_client(ip, local_port, tls.is_some(), now);
             if let Err(e) = self.poll.registry().register(
                 &mut stream,
                 Token(CLIENT_BASE + id),
@@ -314,6 +333,7 @@ impl Server {
                 self.conns.resize_with(id + 1, || None);
             }
             let mut conn = Conn::new(stream);
+            conn.tls = tls;
             conn.active = true;
             self.conns[id] = Some(conn);
             self.active.push(id);
@@ -336,11 +356,45 @@ impl Server {
                     self.state.quit(id, "Connection closed");
                     return;
                 }
-                Err(_) => {
-                    self.state.quit(id, "Connection closed");
+                Err(e) => {
+                    let tls_failed = e.kind() == ErrorKind::InvalidData && conn.tls.is_some();
+                    if tls_failed {
+                        let ip = self.state.clients.get(id).map(|c| c.ip);
+                        log_info!(
+                            "tls",
+                            "{}: {e}; closing",
+                            ip.map(|i| i.to_string()).unwrap_or_default()
+                        );
+                        // rustls queued an alert: send it if the socket takes it.
+                        if let Some(tls) = conn.tls.as_mut() {
+                            let _ = tls.write_tls(&mut conn.stream);
+                        }
+                    }
+                    self.state.quit(
+                        id,
+                        if tls_failed {
+                            "TLS error"
+                        } else {
+                            "Connection closed"
+                        },
+                    );
                     return;
                 }
             }
+        }
+        let mut tls_out = false;
+        if let Some(tls) = conn.tls.as_deref() {
+            if !conn.tls_ready && !tls.is_handshaking() {
+                conn.tls_ready = true;
+                if let Some(fp) = tls::fingerprint(tls) {
+                    self.state.set_certfp(id, &fp);
+                }
+            }
+            // Handshake records (or an alert) to send.
+            tls_out = tls.wants_write();
+        }
+        if tls_out {
+            self.flush(id);
         }
         self.handle_lines(id, now);
         if self
@@ -408,27 +462,33 @@ impl Server {
             return;
         };
         let mut failed = false;
-        while !client.sendq.is_empty() {
-            let written = {
-                let mut slices = [IoSlice::new(&[]); IOV_MAX];
-                let n = client.sendq.fill(&mut slices);
-                conn.stream.write_vectored(&slices[..n])
-            };
-            match written {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(n) => client.sendq.consume(n),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
-                    failed = true;
-                    break;
+        let mut tls_pending = false;
+        if let Some(tls) = conn.tls.as_deref_mut() {
+            failed = !write_tls(tls, &mut conn.stream, &mut client.sendq);
+            tls_pending = tls.wants_write();
+        } else {
+            while !client.sendq.is_empty() {
+                let written = {
+                    let mut slices = [IoSlice::new(&[]); IOV_MAX];
+                    let n = client.sendq.fill(&mut slices);
+                    conn.stream.write_vectored(&slices[..n])
+                };
+                match written {
+                    Ok(0) => {
+                        failed = true;
+                        break;
+                    }
+                    Ok(n) => client.sendq.consume(n),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
                 }
             }
         }
-        let want_write = !failed && !client.sendq.is_empty();
+        let want_write = !failed && (!client.sendq.is_empty() || tls_pending);
         if want_write != conn.write_armed {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
@@ -513,6 +573,11 @@ impl Server {
         let ip = self.state.clients.get(id).map(|c| c.ip);
         if let Some(slot) = self.conns.get_mut(id) {
             if let Some(mut conn) = slot.take() {
+                if let Some(tls) = conn.tls.as_deref_mut() {
+                    // Best effort: a clean end of the TLS stream.
+                    tls.send_close_notify();
+                    let _ = tls.write_tls(&mut conn.stream);
+                }
                 let _ = conn.stream.shutdown(Shutdown::Both);
                 let _ = self.poll.registry().deregister(&mut conn.stream);
                 if let Some(ip) = ip {
@@ -555,11 +620,16 @@ impl Server {
         let result = Config::load(&self.config_path);
         match &result {
             Ok(cfg) => {
-                let old: Vec<_> = self.state.config.listen.iter().map(|l| l.address).collect();
-                let new: Vec<_> = cfg.listen.iter().map(|l| l.address).collect();
-                if old != new {
+                let shape = |c: &Config| -> Vec<_> {
+                    c.listen
+                        .iter()
+                        .map(|l| (l.address, l.tls.is_some(), l.websocket))
+                        .collect()
+                };
+                if shape(&self.state.config) != shape(cfg) {
                     log_warn!("server", "listener changes take effect after a restart");
                 }
+                self.reload_certificates(cfg);
                 crate::logging::init(
                     crate::logging::Level::parse(&cfg.logging.level)
                         .unwrap_or(crate::logging::Level::Info),
@@ -574,6 +644,53 @@ impl Server {
         }
         oper::rehash_done(&mut self.state, by, result.map_err(|e| e.to_string()));
         self.notify_ready();
+    }
+
+    // ----- TLS certificates ------------------------------------------------
+
+    /// Arms the next check of the certificate files (`timeouts.tls-watch`;
+    /// none without TLS listeners or with the check off).
+    fn schedule_tls_check(&mut self, now: Instant) {
+        let every = self.state.config.timeouts.tls_watch;
+        let any = self.listeners.iter().any(|l| l.tls.is_some());
+        self.tls_check_due = (any && !every.is_zero()).then(|| now + every);
+    }
+
+    /// Reloads the certificates whose files changed on disk.
+    fn check_certificates(&mut self) {
+        for l in &mut self.listeners {
+            let Some(acceptor) = l.tls.as_mut() else {
+                continue;
+            };
+            if acceptor.changed_on_disk() {
+                let files = acceptor.files.clone();
+                reload_certificate(l.addr, acceptor, &files, "changed on disk");
+            }
+        }
+    }
+
+    /// Reloads every TLS listener's certificate from `cfg` (SIGHUP,
+    /// REHASH), by the listener's configured address.
+    fn reload_certificates(&mut self, cfg: &Config) {
+        for l in &mut self.listeners {
+            let (Some(acceptor), Some(configured)) = (l.tls.as_mut(), l.configured) else {
+                continue;
+            };
+            let Some(files) = cfg
+                .listen
+                .iter()
+                .find(|e| e.address == configured)
+                .and_then(|e| e.tls.clone())
+            else {
+                log_warn!(
+                    "tls",
+                    "listener {}: no longer has `tls` in the config; it keeps its certificate until a restart",
+                    l.addr
+                );
+                continue;
+            };
+            reload_certificate(l.addr, acceptor, &files, "rehash");
+        }
     }
 
     // ----- the service manager --------------------------------------------
@@ -612,6 +729,22 @@ impl Server {
             self.notify("WATCHDOG=1");
             self.watchdog_due = Some(now + every);
         }
+    }
+}
+
+/// Loads a listener's certificate again; a broken pair is logged and the
+/// old one stays in use.
+fn reload_certificate(addr: SocketAddr, acceptor: &mut Acceptor, files: &TlsFiles, why: &str) {
+    match acceptor.reload(files) {
+        Ok(()) => log_info!(
+            "tls",
+            "listener {addr}: certificate {} loaded ({why})",
+            files.cert.display()
+        ),
+        Err(e) => log_error!(
+            "tls",
+            "listener {addr}: the new certificate cannot be used, keeping the old one: {e}"
+        ),
     }
 }
 
@@ -655,24 +788,16 @@ enum ReadOutcome {
 /// Reads until WouldBlock or the per-turn budget, appending to `rbuf`
 /// (dropping an over-long line's bytes while discarding).
 fn read_some(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+    if conn.tls.is_some() {
+        return read_tls(conn, scratch);
+    }
     let mut total = 0;
     while total < READ_PER_TURN {
         match conn.stream.read(scratch) {
             Ok(0) => return Ok(ReadOutcome::Eof),
             Ok(n) => {
                 total += n;
-                let mut data = &scratch[..n];
-                if conn.discarding {
-                    match data.iter().position(|&b| b == b'\n') {
-                        Some(lf) => {
-                            conn.discarding = false;
-                            data = &data[lf + 1..];
-                        }
-                        None => continue,
-                    }
-                }
-                conn.rbuf.extend_from_slice(data);
-                if conn.rbuf.len() >= LINE_MAX * 2 {
+                if conn.take_in(&scratch[..n]) {
                     // Enough to work on; the rest waits in the socket.
                     return Ok(ReadOutcome::Open);
                 }
@@ -686,6 +811,90 @@ fn read_some(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
         }
     }
     Ok(ReadOutcome::Open)
+}
+
+/// `read_some` for a TLS connection: records from the socket into rustls,
+/// the plaintext out into the line buffer. A TLS error (garbage, a
+/// plaintext client on the TLS port, a failed handshake) is `InvalidData`;
+/// rustls has then queued an alert for the peer.
+fn read_tls(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+    let Conn {
+        stream,
+        rbuf,
+        discarding,
+        readable,
+        tls: Some(tls),
+        ..
+    } = conn
+    else {
+        return Ok(ReadOutcome::Open);
+    };
+    let mut total = 0;
+    loop {
+        // Plaintext rustls already holds first: a turn that stopped on a
+        // full line buffer left some there, and the socket may be empty.
+        loop {
+            match tls.reader().read(scratch) {
+                // The peer's close_notify, and nothing left to read.
+                Ok(0) => return Ok(ReadOutcome::Eof),
+                Ok(n) => {
+                    if conn::take_in(rbuf, discarding, &scratch[..n]) {
+                        return Ok(ReadOutcome::Open);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if total >= READ_PER_TURN {
+            return Ok(ReadOutcome::Open);
+        }
+        match tls.read_tls(stream) {
+            Ok(0) => return Ok(ReadOutcome::Eof),
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                *readable = false;
+                return Ok(ReadOutcome::Open);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        tls.process_new_packets()
+            .map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
+    }
+}
+
+/// Moves queued lines into the TLS session and its records into the
+/// socket, until the queue is empty or the socket is full. False when
+/// the connection failed.
+fn write_tls(
+    tls: &mut ServerConnection,
+    stream: &mut mio::net::TcpStream,
+    sendq: &mut crate::state::sendq::SendQueue,
+) -> bool {
+    loop {
+        while !sendq.is_empty() {
+            let mut slices = [IoSlice::new(&[]); IOV_MAX];
+            let n = sendq.fill(&mut slices);
+            match tls.writer().write_vectored(&slices[..n]) {
+                Ok(0) => break,
+                Ok(k) => sendq.consume(k),
+                Err(_) => return false,
+            }
+        }
+        while tls.wants_write() {
+            match tls.write_tls(stream) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        if sendq.is_empty() {
+            return true;
+        }
+    }
 }
 
 /// Says why, then drops a refused connection.

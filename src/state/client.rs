@@ -113,6 +113,9 @@ pub struct Extra {
     /// draft/read-marker: (folded target, UNIX ms of the last message
     /// read), most recently set last; at most `MAX_READ_MARKERS`.
     pub read_markers: Vec<(Box<str>, u64)>,
+    /// The SHA-256 fingerprint (lower-case hex) of the TLS client
+    /// certificate, if the client sent one (WHOIS 276, certfp matching).
+    pub certfp: Option<Box<str>>,
     /// A draft/multiline batch being sent (boxed: most Extras never hold one).
     pub multiline: Option<Box<Batch>>,
     /// Fakelag owed for a closed multiline batch, charged before the
@@ -229,6 +232,10 @@ impl Client {
 
     pub fn monitoring(&self) -> &[String] {
         self.extra.as_ref().map_or(&[], |e| &e.monitoring)
+    }
+
+    pub fn certfp(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.certfp.as_deref())
     }
 
     pub fn account(&self) -> Option<&str> {

@@ -243,6 +243,14 @@ impl State {
     /// Puts client `id` in the LUSERS counters it belongs in now (call
     /// after anything that may change its registration, modes, oper
     /// session or liveness; calling it again changes nothing).
+    /// Records the fingerprint of the client certificate a TLS client
+    /// presented (`net`, when its handshake finishes).
+    pub fn set_certfp(&mut self, id: ClientId, fingerprint: &str) {
+        if let Some(c) = self.clients.get_mut(id) {
+            c.extra_mut().certfp = Some(fingerprint.into());
+        }
+    }
+
     pub fn recount(&mut self, id: ClientId) {
         if let Some(c) = self.clients.get_mut(id) {
             let now = counts::Counts::membership(c);

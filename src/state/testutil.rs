@@ -65,6 +65,7 @@ pub fn config() -> Config {
             registration: Duration::from_secs(60),
             ping: Duration::from_secs(90),
             ping_timeout: Duration::from_secs(150),
+            tls_watch: Duration::from_secs(60),
         },
         fakelag: FakelagConfig {
             enabled: false,

@@ -244,6 +244,12 @@ impl TestServer {
         if let Some(l) = self.startup.iter().find(|l| l.contains(needle)) {
             return l.clone();
         }
+        self.expect_new_log(needle)
+    }
+
+    /// Waits for a log line containing `needle`, after the start-up lines
+    /// and those already read.
+    pub fn expect_new_log(&self, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

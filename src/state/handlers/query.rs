@@ -352,6 +352,8 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
     let bot = c.modes.has(UserModes::BOT);
     let tls = c.modes.has(UserModes::TLS);
     let actual = sees_ip(s, id, t).then(|| c.ip.to_string());
+    // Ergo shows the fingerprint to the user and to opers, as the IP.
+    let certfp = c.certfp().filter(|_| actual.is_some()).map(str::to_owned);
     let idle = s
         .clock
         .stamp(now)
@@ -387,6 +389,10 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
             &[&nick],
             "is using a secure connection",
         );
+    }
+    if let Some(fp) = certfp {
+        let text = format!("has client certificate fingerprint {fp}");
+        s.numeric(id, RPL_WHOISCERTFP, &[&nick], &text);
     }
     if let Some(ip) = actual {
         // Ergo's form: `<nick> <user>@<real host> <ip>`; without reverse
@@ -1039,6 +1045,7 @@ mod tests {
         h.line(b, "AWAY :gone fishing");
         h.s.clients[b].modes.set(UserModes::BOT, true);
         h.s.clients[b].modes.set(UserModes::TLS, true);
+        h.s.set_certfp(b, "ab12");
         h.take(b);
         h.line(a, "WHOIS bob");
         let signon = h.s.clients[b].signon;
@@ -1061,6 +1068,10 @@ mod tests {
         let lines = h.take(b);
         let real = ip(&h, b);
         assert_has(&lines, ":pico.test 319 bob bob :@#pi #hidden #secret");
+        assert_has(
+            &lines,
+            ":pico.test 276 bob bob :has client certificate fingerprint ab12",
+        );
         assert_has(
             &lines,
             &format!(":pico.test 338 bob bob ~bob@{real} {real} :Actual user@host, Actual IP"),

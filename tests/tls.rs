@@ -1,0 +1,393 @@
+//! TLS listeners end to end (issue #6): the real binary with a `tls`
+//! listener and a plaintext one, real TLS clients (Python's `ssl`, that
+//! is OpenSSL: `tests/py/tls_client.py`) beside raw plaintext clients.
+//! Certificates are made per test with rcgen; fingerprints are computed
+//! here from the files and compared with what the client and the server
+//! report, never hard-coded.
+
+mod util;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use util::{base_config, Client, TestServer, WAIT};
+
+/// A self-signed pair written to `dir/<name>.crt` and `.key`; returns the
+/// paths and the certificate's SHA-256 fingerprint (lower-case hex).
+fn pair(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
+    let made = rcgen::generate_simple_self_signed(vec![name.to_string()]).expect("rcgen");
+    let cert = dir.join(format!("{name}.crt"));
+    let key = dir.join(format!("{name}.key"));
+    std::fs::write(&cert, made.cert.pem()).expect("cert");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("key");
+    let fp = ring::digest::digest(&ring::digest::SHA256, made.cert.der());
+    let hex = fp.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    (cert, key, hex)
+}
+
+/// A server with a TLS listener (first) and a plaintext one, the
+/// certificate in its own folder; `extra` is appended to the config.
+struct TlsServer {
+    srv: TestServer,
+    /// The TLS listener's address (`srv.addr`) and the plaintext one's.
+    tls: SocketAddr,
+    plain: SocketAddr,
+    cert: PathBuf,
+    key: PathBuf,
+    fingerprint: String,
+    _certs: util::TempDir,
+}
+
+impl TlsServer {
+    fn start(extra: &str) -> TlsServer {
+        let certs = util::temp_dir("tls", "certs");
+        let (cert, key, fingerprint) = pair(&certs, "server");
+        let base = base_config();
+        let listen = "[[listen]]\naddress = \"127.0.0.1:0\"\n";
+        assert!(base.contains(listen));
+        let conf = base.replacen(
+            listen,
+            &format!(
+                "[[listen]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n\n{listen}",
+                cert.display(),
+                key.display()
+            ),
+            1,
+        ) + extra;
+        let srv = TestServer::with_config(&conf);
+        let tls = srv.addr;
+        let second = srv.expect_new_log("now listening on ");
+        let plain = second
+            .split("now listening on ")
+            .nth(1)
+            .and_then(|a| a.split_whitespace().next())
+            .expect("address")
+            .parse()
+            .expect("plain address");
+        assert!(
+            srv.startup
+                .last()
+                .is_some_and(|l| l.contains("(TLS, certificate ")),
+            "{:?}",
+            srv.startup
+        );
+        TlsServer {
+            srv,
+            tls,
+            plain,
+            cert,
+            key,
+            fingerprint,
+            _certs: certs,
+        }
+    }
+
+    fn plain_client(&self, nick: &str) -> Client {
+        let mut c = Client::connect(self.plain);
+        c.register(nick);
+        c
+    }
+}
+
+/// `tests/py/tls_client.py`: a TLS client driven line by line.
+struct PyTls {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    rx: Receiver<String>,
+    /// `TLS <version> <server certificate fingerprint>`.
+    info: String,
+}
+
+impl PyTls {
+    fn connect(addr: SocketAddr, args: &[&str]) -> PyTls {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/tls_client.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(addr.port().to_string())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let info = rx.recv_timeout(WAIT).expect("the client's first line");
+        assert!(info.starts_with("TLS "), "{info}");
+        PyTls {
+            stdin: child.stdin.take(),
+            child,
+            rx,
+            info,
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("open");
+        writeln!(stdin, "{line}").expect("to python");
+        stdin.flush().expect("flush");
+    }
+
+    /// Reads server lines until one contains `needle`; returns them all.
+    fn expect(&mut self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(l) => {
+                    let l = l.strip_prefix("<< ").map(str::to_string).unwrap_or(l);
+                    let hit = l.contains(needle);
+                    seen.push(l);
+                    if hit {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?}; got:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    fn expect_line(&mut self, needle: &str) -> String {
+        self.expect(needle).pop().expect("a line")
+    }
+
+    fn register(&mut self, nick: &str) -> Vec<String> {
+        self.send(&format!("NICK {nick}"));
+        self.send(&format!("USER {nick} 0 * :{nick} real"));
+        self.expect(" 221 ")
+    }
+}
+
+impl Drop for PyTls {
+    fn drop(&mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The fingerprint in a `TLS <version> <fingerprint>` line.
+fn server_fp(info: &str) -> &str {
+    info.rsplit(' ').next().expect("fingerprint")
+}
+
+#[test]
+fn a_tls_client_registers_with_mode_z_and_whois_671() {
+    let t = TlsServer::start("");
+    let mut c = PyTls::connect(t.tls, &[]);
+    assert!(c.info.starts_with("TLS TLSv1.3 "), "{}", c.info);
+    assert_eq!(server_fp(&c.info), t.fingerprint);
+    let burst = c.register("alice");
+    assert_eq!(
+        burst[0],
+        ":pico.test 001 alice :Welcome to the PicoNet IRC Network alice"
+    );
+    let umode = burst.last().expect("221");
+    assert!(umode.ends_with(" 221 alice +iZ"), "{umode}");
+    let mut plain = t.plain_client("bob");
+    plain.send("WHOIS alice");
+    let whois = plain.expect(" 318 ");
+    assert!(
+        whois.contains(&":pico.test 671 bob alice :is using a secure connection".to_string()),
+        "{whois:#?}"
+    );
+    assert!(!whois.iter().any(|l| l.contains(" 276 ")), "{whois:#?}");
+    // And the plaintext client is no TLS client.
+    c.send("WHOIS bob");
+    let whois = c.expect(" 318 ");
+    assert!(!whois.iter().any(|l| l.contains(" 671 ")), "{whois:#?}");
+    // Both ways through one channel.
+    c.send("JOIN #tls");
+    c.expect(" 366 ");
+    plain.send("JOIN #tls");
+    plain.expect(" 366 ");
+    plain.send("PRIVMSG #tls :hello over tls");
+    assert!(c.expect_line(":hello over tls").contains(" PRIVMSG #tls "));
+    c.send("PRIVMSG #tls :and back");
+    plain.expect_line(":and back");
+}
+
+#[test]
+fn tls_1_2_works_too() {
+    let t = TlsServer::start("");
+    let mut c = PyTls::connect(t.tls, &["--tls12"]);
+    assert!(c.info.starts_with("TLS TLSv1.2 "), "{}", c.info);
+    c.register("old");
+}
+
+#[test]
+fn a_client_certificate_shows_its_fingerprint_to_its_owner_and_opers() {
+    let t = TlsServer::start("");
+    let (cert, key, fp) = pair(&t.srv.dir, "client");
+    let mut c = PyTls::connect(
+        t.tls,
+        &[
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    c.register("carol");
+    c.send("WHOIS carol");
+    let own = c.expect(" 318 ");
+    let want = format!(":pico.test 276 carol carol :has client certificate fingerprint {fp}");
+    assert!(own.contains(&want), "{own:#?}");
+    let mut other = t.plain_client("dave");
+    other.send("WHOIS carol");
+    let theirs = other.expect(" 318 ");
+    assert!(!theirs.iter().any(|l| l.contains(" 276 ")), "{theirs:#?}");
+}
+
+#[test]
+fn plaintext_and_garbage_on_the_tls_port_are_closed_and_logged() {
+    let t = TlsServer::start("");
+    let mut watcher = t.plain_client("watch");
+    for bytes in [
+        &b"NICK plain\r\nUSER plain 0 * :x\r\n"[..],
+        &b"\x16\x03\x01\x00\x05garbage-garbage-garbage"[..],
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+    ] {
+        let mut s = TcpStream::connect(t.tls).expect("connect");
+        s.set_read_timeout(Some(WAIT)).expect("timeout");
+        s.write_all(bytes).expect("send");
+        let mut buf = Vec::new();
+        // An alert at most, then the end of the stream.
+        let _ = s.read_to_end(&mut buf);
+        assert!(buf.len() < 64, "{buf:?}");
+        assert!(!String::from_utf8_lossy(&buf).contains("001"));
+    }
+    let logged = t.srv.expect_new_log("127.0.0.1: ");
+    assert!(
+        logged.contains(" tls ") && logged.ends_with("; closing"),
+        "{logged}"
+    );
+    // Nobody else noticed; TLS still works.
+    watcher.sync();
+    let mut c = PyTls::connect(t.tls, &[]);
+    c.register("after");
+}
+
+#[test]
+fn a_long_burst_gets_through_tls_whole() {
+    let t = TlsServer::start("");
+    let mut c = PyTls::connect(t.tls, &[]);
+    c.register("reader");
+    c.send("JOIN #burst");
+    c.expect(" 366 ");
+    let mut plain = t.plain_client("writer");
+    plain.send("JOIN #burst");
+    plain.expect(" 366 ");
+    let text = "x".repeat(400);
+    for i in 0..500 {
+        plain.send(&format!("PRIVMSG #burst :{i} {text}"));
+    }
+    let got = c.expect(&format!(":499 {text}"));
+    let n = got
+        .iter()
+        .filter(|l| l.contains(" PRIVMSG #burst "))
+        .count();
+    assert_eq!(n, 500);
+}
+
+#[test]
+fn sighup_reloads_the_certificate_without_dropping_anyone() {
+    let mut t = TlsServer::start("");
+    let mut old = PyTls::connect(t.tls, &[]);
+    old.register("old");
+    old.send("JOIN #r");
+    old.expect(" 366 ");
+    let mut plain = t.plain_client("plain");
+    plain.send("JOIN #r");
+    plain.expect(" 366 ");
+
+    // A renewed pair in the same files, then SIGHUP.
+    let (new_cert, new_key, new_fp) = pair(&t.srv.dir, "renewed");
+    std::fs::copy(&new_cert, &t.cert).expect("cert");
+    std::fs::copy(&new_key, &t.key).expect("key");
+    t.srv.signal("HUP");
+    let line = t.srv.expect_new_log("certificate ");
+    assert!(line.contains("loaded (rehash)"), "{line}");
+    let fresh = PyTls::connect(t.tls, &[]);
+    assert_eq!(server_fp(&fresh.info), new_fp);
+    assert_ne!(new_fp, t.fingerprint);
+    // The client from before still talks, on its old session.
+    plain.send("PRIVMSG #r :still there?");
+    old.expect_line(":still there?");
+    old.send("PRIVMSG #r :yes");
+    plain.expect_line(":yes");
+
+    // A broken pair is refused; the renewed one stays in use.
+    std::fs::write(&t.cert, "-----BEGIN CERTIFICATE-----\nbroken\n").expect("cert");
+    t.srv.signal("HUP");
+    let line = t.srv.expect_new_log("cannot be used");
+    assert!(line.contains("keeping the old one"), "{line}");
+    let after = PyTls::connect(t.tls, &[]);
+    assert_eq!(server_fp(&after.info), new_fp);
+    assert!(t.srv.alive());
+    t.fingerprint = new_fp;
+}
+
+#[test]
+fn changed_files_are_picked_up_by_themselves() {
+    let t = TlsServer::start("\n[timeouts]\ntls-watch = \"200ms\"\n");
+    let (new_cert, new_key, new_fp) = pair(&t.srv.dir, "auto");
+    // The key first: the pair is only whole once both are in place, and
+    // a half-written pair is logged and retried on the next change.
+    std::fs::copy(&new_key, &t.key).expect("key");
+    std::fs::copy(&new_cert, &t.cert).expect("cert");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let c = PyTls::connect(t.tls, &[]);
+        if server_fp(&c.info) == new_fp {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reloaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let line = t.srv.expect_new_log("changed on disk");
+    assert!(line.contains("certificate "), "{line}");
+}
+
+#[test]
+fn a_bad_certificate_stops_the_start_with_the_file_named() {
+    let dir = util::temp_dir("tls", "bad");
+    let cert = dir.join("missing.crt");
+    let conf = format!(
+        "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n",
+        base_config(),
+        cert.display(),
+        dir.join("missing.key").display()
+    );
+    let path = dir.join("ircd.conf");
+    std::fs::write(&path, conf).expect("config");
+    std::fs::write(dir.join("ircd.motd"), "hi\n").expect("motd");
+    let out = Command::new(env!("CARGO_BIN_EXE_picoircd"))
+        .args(["run", "--conf"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.crt"), "{err}");
+}
