@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub motd_formatting: bool,
     /// bcrypt cost for `genpasswd`.
     pub bcrypt_cost: u32,
+    /// Peers allowed to send a PROXY protocol header on `proxy = true`
+    /// listeners (default: the loopback, 127.0.0.0/8 and ::1).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +77,9 @@ pub struct ListenConfig {
     /// TLS certificate and key, resolved paths (transports issue).
     pub tls: Option<TlsFiles>,
     pub websocket: bool,
+    /// Connections start with a PROXY protocol header (v1 or v2), accepted
+    /// only from `server.trusted_proxies`.
+    pub proxy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +172,23 @@ impl IpNet {
                 .to_ipv4_mapped()
                 .is_some_and(|v4| self.contains(std::net::IpAddr::V4(v4))),
         }
+    }
+}
+
+/// "10.0.0.0/8", "fd00::/8", or one address ("127.0.0.1" = /32, "::1" =
+/// /128); the error is the message `picoircd check` shows.
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<IpNet, String> {
+        values::ip_net(text)
+    }
+}
+
+/// "addr/prefix", for log lines.
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
     }
 }
 

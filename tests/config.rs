@@ -114,6 +114,7 @@ fn shipped_config_loads() {
     );
     assert_eq!(c.listen[0].tls, None);
     assert!(!c.listen[0].websocket);
+    assert!(!c.listen[0].proxy);
     // The admin oper, with the documented "changeme" password.
     assert_eq!(c.opers.len(), 1);
     let admin = &c.opers[0];
@@ -171,8 +172,20 @@ fn shipped_values_are_the_compiled_defaults() {
         (show(&shipped.history), show(&defaults.history)),
         (show(&shipped.relaymsg), show(&defaults.relaymsg)),
         (
-            show(&(shipped.server.motd_formatting, shipped.server.bcrypt_cost)),
-            show(&(defaults.server.motd_formatting, defaults.server.bcrypt_cost)),
+            show(&(
+                shipped.server.motd_formatting,
+                shipped.server.bcrypt_cost,
+                &shipped.server.trusted_proxies,
+            )),
+            show(&(
+                defaults.server.motd_formatting,
+                defaults.server.bcrypt_cost,
+                &defaults.server.trusted_proxies,
+            )),
+        ),
+        (
+            show(&shipped.listen[0].proxy),
+            show(&defaults.listen[0].proxy),
         ),
     ] {
         assert_eq!(a.replace(&shipped_dir, "DIR"), strip(b));
@@ -223,6 +236,20 @@ fn defaults() {
     assert_eq!(c.server.motd_path, None);
     assert!(c.server.motd_formatting);
     assert_eq!(c.server.bcrypt_cost, 12);
+    assert_eq!(
+        c.server.trusted_proxies,
+        [
+            IpNet {
+                addr: "127.0.0.0".parse().unwrap(),
+                prefix: 8
+            },
+            IpNet {
+                addr: "::1".parse().unwrap(),
+                prefix: 128
+            },
+        ]
+    );
+    assert!(!c.listen[0].proxy);
     assert!(c.opers.is_empty());
     assert!(c.oper_classes.is_empty());
 
@@ -427,6 +454,73 @@ websocket = true
         ]
     );
     assert!(c.listen[4].websocket);
+}
+
+#[test]
+fn proxy_listeners_and_trusted_proxies() {
+    let text = MIN.replace(
+        "network = \"PicoNet\"",
+        "network = \"PicoNet\"\ntrusted-proxies = [\"10.0.0.0/8\", \"fd00::/8\", \"192.0.2.7\"]",
+    );
+    let c = load(&format!(
+        "{text}proxy = true\n\n[[listen]]\naddress = \"127.0.0.1:6668\"\n"
+    ));
+    let shown: Vec<String> = c
+        .server
+        .trusted_proxies
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(shown, ["10.0.0.0/8", "fd00::/8", "192.0.2.7/32"]);
+    assert!(c.listen[0].proxy);
+    assert!(!c.listen[1].proxy);
+    // An empty list: no peer may send a PROXY header.
+    let c = load(&MIN.replace(
+        "network = \"PicoNet\"",
+        "network = \"PicoNet\"\ntrusted-proxies = []",
+    ));
+    assert!(c.server.trusted_proxies.is_empty());
+}
+
+#[test]
+fn proxy_errors() {
+    // The bad entry is pointed at: line 4, the second string's column.
+    assert_error(
+        &MIN.replace(
+            "network = \"PicoNet\"",
+            "network = \"PicoNet\"\ntrusted-proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]",
+        ),
+        "ircd.conf:4:34",
+        "invalid address block `10.0.0.0/33`: the prefix length must be 0 to 32",
+    );
+    for (bad, why) in [
+        ("localhost", "expected an IP address or ip/prefix"),
+        ("::1/+8", "the prefix length must be 0 to 128"),
+        ("fd00::/129", "the prefix length must be 0 to 128"),
+        ("", "expected an IP address or ip/prefix"),
+    ] {
+        assert_error(
+            &MIN.replace(
+                "network = \"PicoNet\"",
+                &format!("network = \"PicoNet\"\ntrusted-proxies = [\"{bad}\"]"),
+            ),
+            "ircd.conf:4:20",
+            &format!("invalid address block `{bad}`: {why}"),
+        );
+    }
+    assert_error(
+        &MIN.replace(
+            "network = \"PicoNet\"",
+            "network = \"PicoNet\"\ntrusted-proxies = \"127.0.0.1\"",
+        ),
+        "ircd.conf:4:19",
+        "invalid type: string \"127.0.0.1\", expected an array",
+    );
+    assert_error(
+        &with("proxy = \"yes\"\n"),
+        "ircd.conf:7:9",
+        "invalid type: string \"yes\", expected a boolean",
+    );
 }
 
 #[test]

@@ -14,14 +14,14 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::defaults::{
-    BCRYPT_COST, DATASTORE, HISTORY, LOG_LEVEL, LOG_LEVELS, RELAYMSG_SEPARATORS,
+    BCRYPT_COST, DATASTORE, HISTORY, LOG_LEVEL, LOG_LEVELS, RELAYMSG_SEPARATORS, TRUSTED_PROXIES,
 };
 use super::raw::{self, Int, Str};
 use super::source::Source;
 use super::{motd, opers, tuning, values};
 use super::{
-    AccountsConfig, AdminConfig, Config, ConfigError, DatastoreConfig, HistoryConfig, ListenConfig,
-    LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles,
+    AccountsConfig, AdminConfig, Config, ConfigError, DatastoreConfig, HistoryConfig, IpNet,
+    ListenConfig, LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles,
 };
 
 /// Everything a check needs: the text for positions, the folders for paths.
@@ -235,6 +235,16 @@ fn server(ctx: &Ctx<'_>, raw: &raw::RawServer) -> Result<ServerConfig, ConfigErr
         }
     };
     let bcrypt_cost = ctx.int(&raw.bcrypt_cost, "server.bcrypt-cost", BCRYPT_COST, 4..=31)? as u32;
+    let trusted_proxies = match &raw.trusted_proxies {
+        None => TRUSTED_PROXIES
+            .iter()
+            .map(|&(addr, prefix)| IpNet { addr, prefix })
+            .collect(),
+        Some(list) => list
+            .iter()
+            .map(|at| ctx.check(at, values::ip_net(at.get_ref())))
+            .collect::<Result<_, _>>()?,
+    };
     Ok(ServerConfig {
         name: raw.name.get_ref().clone(),
         network: raw.network.get_ref().clone(),
@@ -243,6 +253,7 @@ fn server(ctx: &Ctx<'_>, raw: &raw::RawServer) -> Result<ServerConfig, ConfigErr
         motd_path,
         motd_formatting,
         bcrypt_cost,
+        trusted_proxies,
     })
 }
 
@@ -287,6 +298,7 @@ fn listeners(ctx: &Ctx<'_>, raw: RawListeners) -> Result<Vec<ListenConfig>, Conf
             address,
             tls,
             websocket: l.websocket.unwrap_or(false),
+            proxy: l.proxy.unwrap_or(false),
         });
     }
     Ok(out)

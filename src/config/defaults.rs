@@ -2,6 +2,7 @@
 //! ircd.conf shows the same values (a test compares them).
 //! Imports nothing from the crate.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 pub const BCRYPT_COST: i64 = 12;
@@ -39,3 +40,8 @@ pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug"];
 pub const TEXT_MAX: i64 = 390;
 /// `relaymsg.separators`, as Ergo's default.
 pub const RELAYMSG_SEPARATORS: &str = "/";
+/// `server.trusted-proxies`: the loopback, as (address, prefix length).
+pub const TRUSTED_PROXIES: &[(IpAddr, u8)] = &[
+    (IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),
+    (IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
+];

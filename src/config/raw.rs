@@ -53,6 +53,7 @@ pub struct RawServer {
     pub motd: Option<Str>,
     pub motd_formatting: Option<bool>,
     pub bcrypt_cost: Option<Int>,
+    pub trusted_proxies: Option<Vec<Str>>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +62,7 @@ pub struct RawListen {
     pub address: Str,
     pub tls: Option<RawTls>,
     pub websocket: Option<bool>,
+    pub proxy: Option<bool>,
 }
 
 #[derive(Deserialize)]

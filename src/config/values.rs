@@ -129,8 +129,9 @@ pub fn ip_net(text: &str) -> Result<IpNet, String> {
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix {
         None => max,
+        // Digits only: `u8::from_str` would also take "+8".
         Some(p) => match p.parse::<u8>() {
-            Ok(p) if p <= max => p,
+            Ok(n) if n <= max && p.bytes().all(|b| b.is_ascii_digit()) => n,
             _ => return Err(bad(&format!("the prefix length must be 0 to {max}"))),
         },
     };

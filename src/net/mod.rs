@@ -1,7 +1,9 @@
 //! The only code that touches sockets, mio and the OS clock: the event
 //! loop (`server`), the listening sockets (`listeners`), connections
-//! (`conn`), per-IP admission (`admission`), TLS (`tls`) and the worker
-//! thread for blocking work (`worker`).
+//! (`conn`), per-IP admission (`admission`), TLS (`tls`), the PROXY
+//! protocol header (`proxy`, sans-I/O), the WebSocket transport
+//! (`websocket`, sans-I/O) and the worker thread for blocking work
+//! (`worker`).
 //!
 //! It moves bytes between sockets and `state`, passes the time in, and
 //! decides nothing about IRC. Imports `state`, `config`, `proto::line`,
@@ -10,6 +12,7 @@
 pub mod admission;
 pub mod conn;
 pub mod listeners;
+pub mod proxy;
 pub mod server;
 pub mod tls;
 pub mod worker;

@@ -25,6 +25,7 @@ pub fn config() -> Config {
             motd_path: None,
             motd_formatting: true,
             bcrypt_cost: 4,
+            trusted_proxies: vec![],
         },
         listen: vec![],
         opers: vec![OperConfig {
