@@ -11,6 +11,7 @@ pub mod admission;
 pub mod conn;
 pub mod listeners;
 pub mod server;
+pub mod websocket;
 pub mod worker;
 
 pub use server::Server;
