@@ -6,8 +6,8 @@
 //! (`worker`).
 //!
 //! It moves bytes between sockets and `state`, passes the time in, and
-//! decides nothing about IRC. Imports `state`, `config`, `proto::line`,
-//! and `sys` (systemd's notify protocol and socket activation).
+//! decides nothing about IRC. Imports `state`, `config`, `proto::line`
+//! and `proto::mask`, and `sys` (systemd's notify protocol and socket activation).
 
 pub mod admission;
 pub mod conn;
@@ -15,6 +15,7 @@ pub mod listeners;
 pub mod proxy;
 pub mod server;
 pub mod tls;
+pub mod websocket;
 pub mod worker;
 
 pub use server::Server;
