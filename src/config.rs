@@ -48,6 +48,7 @@ pub struct Config {
     pub accounts: AccountsConfig,
     pub logging: LoggingConfig,
     pub relaymsg: RelaymsgConfig,
+    pub websocket: WebsocketConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +266,14 @@ pub struct RelaymsgConfig {
     /// Channel operators may relay into their channels (opers whose class
     /// has the `relaymsg` capability always may).
     pub available_to_chanops: bool,
+}
+
+/// `[websocket]`: the WebSocket listeners' rules.
+#[derive(Debug, Clone, Default)]
+pub struct WebsocketConfig {
+    /// The web pages (their `Origin`, globs allowed) whose scripts may
+    /// connect; empty: any. A browser always sends its page's origin.
+    pub allowed_origins: Vec<String>,
 }
 
 /// A config error: where and what.

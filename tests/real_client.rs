@@ -972,3 +972,60 @@ fn irc_framework_with_echo_message_gets_its_own_tagged_message_back() {
         &["znc.in/self-message"],
     );
 }
+
+/// Kiwi IRC's way in: irc-framework's WebSocket transport asking for
+/// `text.ircv3.net`, on a `websocket = true` listener, joining and
+/// chatting with a TCP client; every frame it got was text.
+#[test]
+fn irc_framework_over_websocket_as_kiwi_irc_uses_it() {
+    let conf = format!(
+        "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\nwebsocket = true\n",
+        util::base_config()
+    );
+    let srv = TestServer::with_config(&conf);
+    let ws_line = srv.expect_new_log("now listening on ");
+    assert!(ws_line.ends_with("(WebSocket)"), "{ws_line}");
+    let ws_port = ws_line
+        .split("now listening on ")
+        .nth(1)
+        .and_then(|a| a.split_whitespace().next())
+        .and_then(|a| a.parse::<SocketAddr>().ok())
+        .expect("address")
+        .port();
+    let mut raw = capped(&srv, "raw", "message-tags server-time");
+    raw.send("JOIN #kiwi");
+    raw.expect(" 366 raw #kiwi ");
+    let args: Vec<String> = [
+        "--port",
+        &ws_port.to_string(),
+        "--websocket",
+        "text.ircv3.net",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut fw = IrcFramework::start(&srv, "kiwi", "#kiwi", &args);
+    let registered = fw.wait_for("registered", |_| true);
+    assert_eq!(text(&registered, "nick"), "kiwi");
+    let caps = sorted_strings(&registered["caps"]);
+    for cap in ["message-tags", "server-time", "batch"] {
+        assert!(caps.iter().any(|c| c == cap), "{cap}: {caps:?}");
+    }
+    fw.wait_for("join", |e| text(e, "nick") == "kiwi");
+    let joined = raw.expect_line(" JOIN #kiwi");
+    assert!(joined.contains(":kiwi!"), "{joined}");
+    raw.send("PRIVMSG #kiwi :hello browser");
+    let got = fw.wait_for("privmsg", |e| text(e, "message") == "hello browser");
+    assert_eq!(text(&got, "nick"), "raw");
+    fw.command("say hello server");
+    raw.expect_line(":hello server");
+    fw.command("quit bye");
+    let (_, quit) = split_tags(&raw.expect_line(" QUIT "));
+    assert!(
+        quit.starts_with(":kiwi!") && quit.ends_with(":Quit: bye"),
+        "{quit}"
+    );
+    assert!(fw.finish().success(), "{}", fw.log());
+    // Nothing went wrong on the way.
+    assert!(fw.all("socket_error").is_empty(), "{}", fw.log());
+}

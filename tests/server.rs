@@ -285,32 +285,6 @@ fn sighup_reloads_the_motd_and_keeps_clients_and_a_bad_config_is_refused() {
 }
 
 #[test]
-fn websocket_listeners_are_refused_clearly_until_supported() {
-    // (TLS listeners work: tests/tls.rs.)
-    let conf = format!(
-        "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\nwebsocket = true\n",
-        base_config()
-    );
-    let dir = std::env::temp_dir().join(format!("picoircd-wsrefuse-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("ircd.motd"), "x").unwrap();
-    let path = dir.join("ircd.conf");
-    std::fs::write(&path, conf).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoircd"))
-        .args(["run", "--conf"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("listener 127.0.0.1:0: WebSocket listeners are not supported yet"),
-        "{err}"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
 fn per_ip_limit_refuses_extra_connections() {
     let conf = base_config().replace("per-ip = 0", "per-ip = 2");
     let srv = TestServer::with_config(&conf);

@@ -21,7 +21,7 @@ use super::source::Source;
 use super::{motd, opers, tuning, values};
 use super::{
     AccountsConfig, AdminConfig, Config, ConfigError, DatastoreConfig, HistoryConfig, IpNet,
-    ListenConfig, LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles,
+    ListenConfig, LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles, WebsocketConfig,
 };
 
 /// Everything a check needs: the text for positions, the folders for paths.
@@ -189,7 +189,18 @@ pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError>
         },
         logging: LoggingConfig { level },
         relaymsg: relaymsg(ctx, &raw.relaymsg)?,
+        websocket: websocket(ctx, &raw.websocket)?,
     })
+}
+
+fn websocket(ctx: &Ctx<'_>, raw: &raw::RawWebsocket) -> Result<WebsocketConfig, ConfigError> {
+    let mut allowed_origins = Vec::new();
+    for at in raw.allowed_origins.iter().flatten() {
+        let origin = at.get_ref();
+        ctx.check(at, values::origin(origin))?;
+        allowed_origins.push(origin.clone());
+    }
+    Ok(WebsocketConfig { allowed_origins })
 }
 
 fn relaymsg(ctx: &Ctx<'_>, raw: &raw::RawRelaymsg) -> Result<RelaymsgConfig, ConfigError> {

@@ -42,6 +42,8 @@ pub struct RawConfig {
     pub logging: RawLogging,
     #[serde(default)]
     pub relaymsg: RawRelaymsg,
+    #[serde(default)]
+    pub websocket: RawWebsocket,
 }
 
 #[derive(Deserialize)]
@@ -174,4 +176,10 @@ pub struct RawLogging {
 pub struct RawRelaymsg {
     pub separators: Option<Str>,
     pub available_to_chanops: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawWebsocket {
+    pub allowed_origins: Option<Vec<Str>>,
 }

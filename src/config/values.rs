@@ -289,6 +289,33 @@ pub fn user_modes(text: &str) -> Result<(), String> {
     }
 }
 
+/// A `websocket.allowed-origins` entry: `scheme://host[:port]`, `*`
+/// globs allowed (`https://*.example.org`), no path, no spaces.
+pub fn origin(text: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        format!("invalid origin `{text}`: {why} (write e.g. \"https://chat.example.org\" or \"https://*.example.org\")")
+    };
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(bad("it needs a scheme, `https://` or `http://`"));
+    };
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'*')
+    {
+        return Err(bad("the scheme is not valid"));
+    }
+    if rest.is_empty()
+        || rest.contains('/')
+        || rest
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(bad("a host (and port) only, without a path"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

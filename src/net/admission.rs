@@ -66,6 +66,14 @@ impl Admission {
         Ok(())
     }
 
+    /// Counts a connection from `ip` without checking the limits: a
+    /// connection whose proxied address was refused goes back to being
+    /// counted as its proxy's until it closes.
+    pub fn count(&mut self, ip: IpAddr) {
+        *self.per_ip.entry(ip).or_insert(0) += 1;
+        self.total += 1;
+    }
+
     /// A counted connection from `ip` closed.
     pub fn release(&mut self, ip: IpAddr) {
         self.total = self.total.saturating_sub(1);

@@ -1,14 +1,16 @@
 //! One client connection: its socket, its TLS session when the listener
-//! has `tls`, and the bytes read but not yet handled. The read buffer is
+//! has `tls`, its WebSocket layer when it has `websocket`, whether a PROXY
+//! header is still expected, and the bytes read but not yet handled. The read buffer is
 //! empty (no allocation) for an idle client; it holds a partial line, or
 //! complete lines waiting for their turn (fairness, fakelag).
-//! Imports `limits` only (and mio, rustls).
+//! Imports `limits` and `net::wsconn` (and mio, rustls).
 
 use std::time::Instant;
 
 use mio::net::TcpStream;
 use rustls::ServerConnection;
 
+use super::wsconn::WsConn;
 use crate::limits::LINE_MAX;
 
 /// A connection in the loop's table (indexed like the state's clients).
@@ -30,6 +32,11 @@ pub struct Conn {
     pub tls: Option<Box<ServerConnection>>,
     /// The TLS handshake finished and was reported to the state.
     pub tls_ready: bool,
+    /// The WebSocket layer (boxed: other connections pay one pointer).
+    pub ws: Option<Box<WsConn>>,
+    /// The listener has `proxy`: a PROXY header comes first (read into
+    /// `rbuf` until it is whole).
+    pub proxy_pending: bool,
 }
 
 impl Conn {
@@ -44,6 +51,8 @@ impl Conn {
             throttled_until: None,
             tls: None,
             tls_ready: false,
+            ws: None,
+            proxy_pending: false,
         }
     }
 

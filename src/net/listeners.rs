@@ -25,6 +25,10 @@ pub struct Listener {
     /// differs for port 0); a rehash finds its entry by it.
     pub configured: Option<SocketAddr>,
     pub tls: Option<Acceptor>,
+    /// The IRCv3 WebSocket transport (and the web page) instead of lines.
+    pub websocket: bool,
+    /// Connections start with a PROXY protocol header.
+    pub proxy: bool,
 }
 
 /// Opens every listener: the passed ones, then binds what `listen` still
@@ -53,11 +57,15 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
                     addr,
                     configured: None,
                     tls: None,
+                    websocket: false,
+                    proxy: false,
                 }
             }
         };
         listener.configured = Some(entry.address);
         listener.tls = tls;
+        listener.websocket = entry.websocket;
+        listener.proxy = entry.proxy;
         listeners.push(listener);
     }
     for s in passed.into_iter().flatten() {
@@ -69,14 +77,25 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
         listeners.push(from_systemd(s));
     }
     for l in &listeners {
-        match &l.tls {
-            Some(t) => log_info!(
+        let mut what = Vec::new();
+        if let Some(t) = &l.tls {
+            what.push(format!("TLS, certificate {}", t.files.cert.display()));
+        }
+        if l.websocket {
+            what.push("WebSocket".to_string());
+        }
+        if l.proxy {
+            what.push("PROXY protocol".to_string());
+        }
+        if what.is_empty() {
+            log_info!("listeners", "now listening on {}", l.addr);
+        } else {
+            log_info!(
                 "listeners",
-                "now listening on {} (TLS, certificate {})",
+                "now listening on {} ({})",
                 l.addr,
-                t.files.cert.display()
-            ),
-            None => log_info!("listeners", "now listening on {}", l.addr),
+                what.join(", ")
+            );
         }
     }
     Ok(listeners)
@@ -105,5 +124,7 @@ fn from_systemd(s: Inherited) -> Listener {
         addr: s.addr,
         configured: None,
         tls: None,
+        websocket: false,
+        proxy: false,
     }
 }

@@ -2,12 +2,14 @@
 //! loop (`server`), the listening sockets (`listeners`), connections
 //! (`conn`), per-IP admission (`admission`), TLS (`tls`), the PROXY
 //! protocol header (`proxy`, sans-I/O), the WebSocket transport
-//! (`websocket`, sans-I/O) and the worker thread for blocking work
-//! (`worker`).
+//! (`websocket`, the sans-I/O codec; `wsconn`, one connection's layer),
+//! the built-in web page (`webpage`) and the worker thread for blocking
+//! work (`worker`).
 //!
 //! It moves bytes between sockets and `state`, passes the time in, and
 //! decides nothing about IRC. Imports `state`, `config`, `proto::line`
-//! and `proto::mask`, and `sys` (systemd's notify protocol and socket activation).
+//! and `proto::mask`, and `sys` (systemd's notify protocol and socket
+//! activation).
 
 pub mod admission;
 pub mod conn;
@@ -15,7 +17,9 @@ pub mod listeners;
 pub mod proxy;
 pub mod server;
 pub mod tls;
+pub mod webpage;
 pub mod websocket;
 pub mod worker;
+pub mod wsconn;
 
 pub use server::Server;

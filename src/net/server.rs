@@ -12,7 +12,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,11 +25,16 @@ use signal_hook_mio::v1_0::Signals;
 use super::admission::{Admission, Refusal};
 use super::conn::{self, Conn};
 use super::listeners::{self, Listener};
+use super::proxy;
 use super::tls::{self, Acceptor};
+use super::webpage;
+use super::websocket::WsPolicy;
 use super::worker::Worker;
-use crate::config::{Config, TlsFiles};
+use super::wsconn::{self, WsConn};
+use crate::config::{Config, IpNet, TlsFiles};
 use crate::limits::{LINES_PER_TURN, LINE_MAX, READ_PER_TURN};
 use crate::proto::line;
+use crate::state::sendq::SendQueue;
 use crate::state::{handlers::oper, ClientId, State};
 use crate::sys::notify::Notifier;
 use crate::{log_error, log_info, log_warn};
@@ -78,6 +83,8 @@ pub struct Server {
     watchdog_due: Option<Instant>,
     /// When the TLS certificate files are next checked for changes.
     tls_check_due: Option<Instant>,
+    /// The WebSocket listeners' rules (`[websocket]`).
+    ws_policy: WsPolicy,
 }
 
 /// Why the server could not start.
@@ -94,14 +101,6 @@ impl Server {
     /// Binds every listener and prepares the loop.
     pub fn new(config: Config) -> Result<Server, StartError> {
         let err = |what: &str, e: io::Error| StartError(format!("{what}: {e}"));
-        for l in &config.listen {
-            if l.websocket {
-                return Err(StartError(format!(
-                    "listener {}: WebSocket listeners are not supported yet (see README, \"Transports\"); remove or comment out `websocket`",
-                    l.address
-                )));
-            }
-        }
         let poll = Poll::new().map_err(|e| err("creating the poll", e))?;
         let mut listeners = listeners::open(&config.listen).map_err(StartError)?;
         for (i, l) in listeners.iter_mut().enumerate() {
@@ -118,6 +117,9 @@ impl Server {
             Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| err("creating the waker", e))?);
         let worker = Worker::start(waker).map_err(|e| err("starting the worker thread", e))?;
         let config_path = config.path.clone();
+        let ws_policy = WsPolicy {
+            allowed_origins: config.websocket.allowed_origins.clone(),
+        };
         let now = Instant::now();
         // Reserved, not touched: see `State::new`.
         let room = config.limits.max_clients;
@@ -140,6 +142,7 @@ impl Server {
             notifier: Notifier::from_env(),
             watchdog_due: None,
             tls_check_due: None,
+            ws_policy,
         })
     }
 
@@ -299,6 +302,16 @@ impl Server {
             };
             let ip = canonical_ip(peer.ip());
             let local_port = l.addr.port();
+            if l.proxy && !proxy::is_trusted(ip, &self.state.config.server.trusted_proxies) {
+                log_info!(
+                    "connections",
+                    "{ip}: not a trusted proxy (server.trusted-proxies) on the PROXY listener {}; closing",
+                    l.addr
+                );
+                let _ = stream.shutdown(Shutdown::Both);
+                continue;
+            }
+            let (websocket, proxied) = (l.websocket, l.proxy);
             let tls = match l.tls.as_ref().map(Acceptor::connection) {
                 None => None,
                 Some(Ok(session)) => Some(Box::new(session)),
@@ -334,6 +347,8 @@ impl Server {
             }
             let mut conn = Conn::new(stream);
             conn.tls = tls;
+            conn.ws = websocket.then(Box::default);
+            conn.proxy_pending = proxied;
             conn.active = true;
             self.conns[id] = Some(conn);
             self.active.push(id);
@@ -348,8 +363,27 @@ impl Server {
             return;
         };
         conn.active = false;
-        if conn.readable && conn.rbuf.len() < LINE_MAX * 2 {
-            match read_some(conn, &mut self.scratch) {
+        let pending_ws = conn.ws.as_deref().is_some_and(WsConn::has_input);
+        if (conn.readable || pending_ws) && conn.rbuf.len() < LINE_MAX * 2 {
+            let peer = self
+                .state
+                .clients
+                .get(id)
+                .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+                    c.ip
+                });
+            let cfg = &self.state.config;
+            let ctx = Ingest {
+                policy: &self.ws_policy,
+                trusted: &cfg.server.trusted_proxies,
+                peer,
+            };
+            let mut notes = Vec::new();
+            let read = read_some(conn, &mut self.scratch, &ctx, &mut notes);
+            for note in notes {
+                self.on_note(id, note, now);
+            }
+            match read {
                 Ok(ReadOutcome::Open) => {}
                 Ok(ReadOutcome::Eof) => {
                     self.handle_lines(id, now);
@@ -357,32 +391,31 @@ impl Server {
                     return;
                 }
                 Err(e) => {
-                    let tls_failed = e.kind() == ErrorKind::InvalidData && conn.tls.is_some();
-                    if tls_failed {
-                        let ip = self.state.clients.get(id).map(|c| c.ip);
-                        log_info!(
-                            "tls",
-                            "{}: {e}; closing",
-                            ip.map(|i| i.to_string()).unwrap_or_default()
-                        );
+                    let Some(Some(conn)) = self.conns.get_mut(id) else {
+                        return;
+                    };
+                    let refused = e.kind() == ErrorKind::InvalidData;
+                    if refused {
+                        log_info!("connections", "{peer}: {e}; closing");
                         // rustls queued an alert: send it if the socket takes it.
                         if let Some(tls) = conn.tls.as_mut() {
                             let _ = tls.write_tls(&mut conn.stream);
                         }
                     }
-                    self.state.quit(
-                        id,
-                        if tls_failed {
-                            "TLS error"
-                        } else {
-                            "Connection closed"
-                        },
-                    );
+                    let why = match (refused, conn.tls.is_some()) {
+                        (true, true) => "TLS error",
+                        (true, false) => "Protocol error",
+                        _ => "Connection closed",
+                    };
+                    self.state.quit(id, why);
                     return;
                 }
             }
         }
-        let mut tls_out = false;
+        let Some(Some(conn)) = self.conns.get_mut(id) else {
+            return;
+        };
+        let mut own_out = false;
         if let Some(tls) = conn.tls.as_deref() {
             if !conn.tls_ready && !tls.is_handshaking() {
                 conn.tls_ready = true;
@@ -391,9 +424,11 @@ impl Server {
                 }
             }
             // Handshake records (or an alert) to send.
-            tls_out = tls.wants_write();
+            own_out = tls.wants_write();
         }
-        if tls_out {
+        // The 101 answer, a pong: the WebSocket layer's own output.
+        own_out |= conn.ws.as_deref().is_some_and(|w| !w.out.is_empty());
+        if own_out {
             self.flush(id);
         }
         self.handle_lines(id, now);
@@ -445,10 +480,54 @@ impl Server {
             self.state.handle_overlong(id);
         }
         conn.shrink();
-        let can_read_more = conn.readable && conn.rbuf.len() < LINE_MAX * 2;
+        let pending_ws = conn.ws.as_deref().is_some_and(WsConn::has_input);
+        let can_read_more = (conn.readable || pending_ws) && conn.rbuf.len() < LINE_MAX * 2;
         if (more || can_read_more) && conn.throttled_until.is_none() && !conn.active {
             conn.active = true;
             self.active.push(id);
+        }
+    }
+
+    /// Acts on what reading found: a client's real address (PROXY header,
+    /// `X-Forwarded-For` from a trusted proxy), a WebSocket connection
+    /// that ends (after its HTTP answer or close frame is written).
+    fn on_note(&mut self, id: ClientId, note: Note, now: Instant) {
+        match note {
+            Note::Proxied(ip)
+            | Note::Ws(wsconn::Note::Upgraded {
+                forwarded: Some(ip),
+            }) => {
+                self.reassign_ip(id, ip, now);
+            }
+            Note::Ws(wsconn::Note::Upgraded { forwarded: None })
+            | Note::Ws(wsconn::Note::Nothing) => {}
+            Note::Ws(wsconn::Note::Close(why)) => {
+                let ip = self.state.clients.get(id).map(|c| c.ip);
+                if let Some(ip) = ip {
+                    log_info!("websocket", "{ip}: {why}; closing");
+                }
+                self.state.quit(id, "Connection closed");
+            }
+        }
+    }
+
+    /// A connection's client is at another address than its socket's
+    /// peer (a proxy told us): per-IP limits, cloak and bans follow it.
+    fn reassign_ip(&mut self, id: ClientId, ip: IpAddr, now: Instant) {
+        let Some(old) = self.state.clients.get(id).map(|c| c.ip) else {
+            return;
+        };
+        if old == ip {
+            return;
+        }
+        self.admission.release(old);
+        match self.admission.admit(&self.state.config.limits, ip, now) {
+            Ok(()) => self.state.set_client_ip(id, ip),
+            Err(refusal) => {
+                // Counted as `old` again, so that `close` releases it.
+                self.admission.count(old);
+                self.state.quit(id, refusal.text());
+            }
         }
     }
 
@@ -462,33 +541,36 @@ impl Server {
             return;
         };
         let mut failed = false;
-        let mut tls_pending = false;
-        if let Some(tls) = conn.tls.as_deref_mut() {
-            failed = !write_tls(tls, &mut conn.stream, &mut client.sendq);
-            tls_pending = tls.wants_write();
-        } else {
-            while !client.sendq.is_empty() {
-                let written = {
-                    let mut slices = [IoSlice::new(&[]); IOV_MAX];
-                    let n = client.sendq.fill(&mut slices);
-                    conn.stream.write_vectored(&slices[..n])
-                };
-                match written {
-                    Ok(0) => {
-                        failed = true;
-                        break;
-                    }
-                    Ok(n) => client.sendq.consume(n),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        failed = true;
-                        break;
-                    }
+        let Conn {
+            stream, tls, ws, ..
+        } = conn;
+        loop {
+            // WebSocket: whole lines become frames in `ws.out` first.
+            if let Some(ws) = ws.as_deref_mut() {
+                ws.frame(&mut client.sendq);
+            }
+            let out = match ws.as_deref_mut() {
+                Some(ws) => Out::Buf(&mut ws.out),
+                None => Out::Queue(&mut client.sendq),
+            };
+            let progress = match tls.as_deref_mut() {
+                Some(tls) => write_tls(tls, stream, out),
+                None => write_plain(stream, out),
+            };
+            match progress {
+                Progress::Failed => {
+                    failed = true;
+                    break;
                 }
+                Progress::Blocked => break,
+                // Written out: WebSocket may have more lines to frame.
+                Progress::Drained if ws.is_some() && !client.sendq.is_empty() => {}
+                Progress::Drained => break,
             }
         }
-        let want_write = !failed && (!client.sendq.is_empty() || tls_pending);
+        let tls_pending = tls.as_deref().is_some_and(|t| t.wants_write());
+        let ws_pending = ws.as_deref().is_some_and(|w| !w.out.is_empty());
+        let want_write = !failed && (!client.sendq.is_empty() || tls_pending || ws_pending);
         if want_write != conn.write_armed {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
@@ -529,6 +611,13 @@ impl Server {
         let now = Instant::now();
         for id in std::mem::take(&mut self.state.closing) {
             self.flush(id);
+            // A WebSocket client gets a close frame after its ERROR line.
+            if let Some(Some(conn)) = self.conns.get_mut(id) {
+                if let Some(ws) = conn.ws.as_deref_mut().filter(|w| w.is_open()) {
+                    ws.goodbye();
+                    self.flush(id);
+                }
+            }
             if self.pending_output(id) && !self.stopping {
                 // Stop reading; keep writing until the ERROR is out.
                 if let Some(Some(conn)) = self.conns.get_mut(id) {
@@ -559,11 +648,15 @@ impl Server {
 
     /// Does the client still have bytes waiting for its socket?
     fn pending_output(&self, id: ClientId) -> bool {
+        let Some(Some(conn)) = self.conns.get(id) else {
+            return false;
+        };
         self.state
             .clients
             .get(id)
             .is_some_and(|c| !c.sendq.is_empty())
-            && self.conns.get(id).is_some_and(Option::is_some)
+            || conn.tls.as_deref().is_some_and(|t| t.wants_write())
+            || conn.ws.as_deref().is_some_and(|w| !w.out.is_empty())
     }
 
     /// Closes a connection and forgets its client (end of a turn only).
@@ -785,11 +878,47 @@ enum ReadOutcome {
     Eof,
 }
 
-/// Reads until WouldBlock or the per-turn budget, appending to `rbuf`
-/// (dropping an over-long line's bytes while discarding).
-fn read_some(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+/// What reading needs to know besides the connection: the WebSocket
+/// rules and who may send a PROXY header or `X-Forwarded-For`.
+struct Ingest<'a> {
+    policy: &'a WsPolicy,
+    trusted: &'a [IpNet],
+    peer: IpAddr,
+}
+
+/// Something reading found that the loop must act on.
+enum Note {
+    /// A PROXY header named the client's address.
+    Proxied(IpAddr),
+    /// The WebSocket layer's news (upgrade, close).
+    Ws(wsconn::Note),
+}
+
+/// Reads until WouldBlock or the per-turn budget: the PROXY header first
+/// (when the listener has `proxy`), then TLS records (when it has `tls`),
+/// then WebSocket frames (when it has `websocket`), ending as lines in
+/// `rbuf`. An `InvalidData` error is a peer that broke the protocol (a bad
+/// PROXY header, TLS garbage); the caller logs it and closes.
+fn read_some(
+    conn: &mut Conn,
+    scratch: &mut [u8],
+    ctx: &Ingest<'_>,
+    notes: &mut Vec<Note>,
+) -> io::Result<ReadOutcome> {
+    // Frames decoded earlier but held back by a full line buffer.
+    if let Some(ws) = conn.ws.as_deref_mut().filter(|w| w.has_input()) {
+        push_ws(notes, ws.decode(&mut conn.rbuf));
+        if conn.rbuf.len() >= LINE_MAX * 2 {
+            return Ok(ReadOutcome::Open);
+        }
+    }
+    if conn.proxy_pending {
+        if let Some(done) = read_proxy(conn, scratch, ctx, notes)? {
+            return Ok(done);
+        }
+    }
     if conn.tls.is_some() {
-        return read_tls(conn, scratch);
+        return read_tls(conn, scratch, ctx, notes);
     }
     let mut total = 0;
     while total < READ_PER_TURN {
@@ -797,7 +926,13 @@ fn read_some(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
             Ok(0) => return Ok(ReadOutcome::Eof),
             Ok(n) => {
                 total += n;
-                if conn.take_in(&scratch[..n]) {
+                let Conn {
+                    rbuf,
+                    discarding,
+                    ws,
+                    ..
+                } = conn;
+                if deliver(rbuf, discarding, ws, &scratch[..n], ctx, notes) {
                     // Enough to work on; the rest waits in the socket.
                     return Ok(ReadOutcome::Open);
                 }
@@ -813,16 +948,146 @@ fn read_some(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
     Ok(ReadOutcome::Open)
 }
 
+/// Bytes of the plaintext stream (after TLS) to their layer: WebSocket
+/// frames or raw lines. True when the line buffer is full for this turn.
+fn deliver(
+    rbuf: &mut Vec<u8>,
+    discarding: &mut bool,
+    ws: &mut Option<Box<WsConn>>,
+    data: &[u8],
+    ctx: &Ingest<'_>,
+    notes: &mut Vec<Note>,
+) -> bool {
+    match ws.as_deref_mut() {
+        Some(ws) => {
+            let trusted = |ip: IpAddr| proxy::is_trusted(ip, ctx.trusted);
+            let note = ws.take_in(data, rbuf, ctx.policy, ctx.peer, trusted, webpage::response);
+            push_ws(notes, note);
+            rbuf.len() >= LINE_MAX * 2
+        }
+        None => conn::take_in(rbuf, discarding, data),
+    }
+}
+
+fn push_ws(notes: &mut Vec<Note>, note: wsconn::Note) {
+    if note != wsconn::Note::Nothing {
+        notes.push(Note::Ws(note));
+    }
+}
+
+/// Reads the PROXY header into `rbuf` until it is whole. `Ok(Some(_))`:
+/// this turn's reading is over (wait for more, or the end); `Ok(None)`:
+/// the header is done and what followed it was passed on, read on.
+fn read_proxy(
+    conn: &mut Conn,
+    scratch: &mut [u8],
+    ctx: &Ingest<'_>,
+    notes: &mut Vec<Note>,
+) -> io::Result<Option<ReadOutcome>> {
+    loop {
+        match proxy::parse(&conn.rbuf) {
+            Ok(None) => {}
+            Ok(Some((header, used))) => {
+                conn.proxy_pending = false;
+                if let Some(source) = header.source {
+                    notes.push(Note::Proxied(canonical_ip(source.ip())));
+                }
+                let rest = conn.rbuf.split_off(used);
+                conn.rbuf = Vec::new();
+                if !rest.is_empty() {
+                    pass_on(conn, &rest, scratch, ctx, notes)?;
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(io::Error::new(ErrorKind::InvalidData, e)),
+        }
+        let room = proxy::MAX_HEADER.saturating_sub(conn.rbuf.len()).max(1);
+        let want = room.min(scratch.len());
+        match conn.stream.read(&mut scratch[..want]) {
+            Ok(0) => return Ok(Some(ReadOutcome::Eof)),
+            Ok(n) => conn.rbuf.extend_from_slice(&scratch[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                conn.readable = false;
+                return Ok(Some(ReadOutcome::Open));
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Bytes that arrived with the PROXY header: TLS records, or the stream.
+fn pass_on(
+    conn: &mut Conn,
+    mut rest: &[u8],
+    scratch: &mut [u8],
+    ctx: &Ingest<'_>,
+    notes: &mut Vec<Note>,
+) -> io::Result<()> {
+    let Conn {
+        rbuf,
+        discarding,
+        ws,
+        tls,
+        ..
+    } = conn;
+    let Some(tls) = tls.as_deref_mut() else {
+        deliver(rbuf, discarding, ws, rest, ctx, notes);
+        return Ok(());
+    };
+    while !rest.is_empty() {
+        if tls.read_tls(&mut rest)? == 0 {
+            break;
+        }
+        tls.process_new_packets()
+            .map_err(|e| io::Error::new(ErrorKind::InvalidData, format!("TLS: {e}")))?;
+        drain_plaintext(tls, rbuf, discarding, ws, scratch, ctx, notes)?;
+    }
+    Ok(())
+}
+
+/// Plaintext rustls holds, into the next layer. `Ok(Some(_))` when the
+/// reading of this turn is over (the buffer is full, or the peer closed).
+fn drain_plaintext(
+    tls: &mut ServerConnection,
+    rbuf: &mut Vec<u8>,
+    discarding: &mut bool,
+    ws: &mut Option<Box<WsConn>>,
+    scratch: &mut [u8],
+    ctx: &Ingest<'_>,
+    notes: &mut Vec<Note>,
+) -> io::Result<Option<ReadOutcome>> {
+    loop {
+        match tls.reader().read(scratch) {
+            // The peer's close_notify, and nothing left to read.
+            Ok(0) => return Ok(Some(ReadOutcome::Eof)),
+            Ok(n) => {
+                if deliver(rbuf, discarding, ws, &scratch[..n], ctx, notes) {
+                    return Ok(Some(ReadOutcome::Open));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// `read_some` for a TLS connection: records from the socket into rustls,
-/// the plaintext out into the line buffer. A TLS error (garbage, a
-/// plaintext client on the TLS port, a failed handshake) is `InvalidData`;
-/// rustls has then queued an alert for the peer.
-fn read_tls(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+/// the plaintext out to the next layer. A TLS error (garbage, a plaintext
+/// client on the TLS port, a failed handshake) is `InvalidData`; rustls
+/// has then queued an alert for the peer.
+fn read_tls(
+    conn: &mut Conn,
+    scratch: &mut [u8],
+    ctx: &Ingest<'_>,
+    notes: &mut Vec<Note>,
+) -> io::Result<ReadOutcome> {
     let Conn {
         stream,
         rbuf,
         discarding,
         readable,
+        ws,
         tls: Some(tls),
         ..
     } = conn
@@ -833,18 +1098,8 @@ fn read_tls(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
     loop {
         // Plaintext rustls already holds first: a turn that stopped on a
         // full line buffer left some there, and the socket may be empty.
-        loop {
-            match tls.reader().read(scratch) {
-                // The peer's close_notify, and nothing left to read.
-                Ok(0) => return Ok(ReadOutcome::Eof),
-                Ok(n) => {
-                    if conn::take_in(rbuf, discarding, &scratch[..n]) {
-                        return Ok(ReadOutcome::Open);
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e),
-            }
+        if let Some(done) = drain_plaintext(tls, rbuf, discarding, ws, scratch, ctx, notes)? {
+            return Ok(done);
         }
         if total >= READ_PER_TURN {
             return Ok(ReadOutcome::Open);
@@ -860,39 +1115,106 @@ fn read_tls(conn: &mut Conn, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
             Err(e) => return Err(e),
         }
         tls.process_new_packets()
-            .map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
+            .map_err(|e| io::Error::new(ErrorKind::InvalidData, format!("TLS: {e}")))?;
     }
 }
 
-/// Moves queued lines into the TLS session and its records into the
-/// socket, until the queue is empty or the socket is full. False when
-/// the connection failed.
+/// Bytes waiting for the stream: the client's send queue (raw lines), or
+/// a WebSocket layer's frames.
+enum Out<'a> {
+    Queue(&'a mut SendQueue),
+    Buf(&'a mut Vec<u8>),
+}
+
+impl Out<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Out::Queue(q) => q.is_empty(),
+            Out::Buf(b) => b.is_empty(),
+        }
+    }
+
+    fn fill<'s>(&'s self, slices: &mut [IoSlice<'s>]) -> usize {
+        match self {
+            Out::Queue(q) => q.fill(slices),
+            Out::Buf(b) => {
+                slices[0] = IoSlice::new(b);
+                1
+            }
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        match self {
+            Out::Queue(q) => q.consume(n),
+            Out::Buf(b) => {
+                b.drain(..n);
+                if b.is_empty() && b.capacity() > 16 * 1024 {
+                    **b = Vec::new();
+                }
+            }
+        }
+    }
+}
+
+/// How a write went.
+enum Progress {
+    /// Everything was written.
+    Drained,
+    /// The socket is full: wait for WRITABLE.
+    Blocked,
+    /// The connection failed.
+    Failed,
+}
+
+/// Writes `out` to a plain socket, vectored.
+fn write_plain(stream: &mut mio::net::TcpStream, mut out: Out<'_>) -> Progress {
+    while !out.is_empty() {
+        let written = {
+            let mut slices = [IoSlice::new(&[]); IOV_MAX];
+            let n = out.fill(&mut slices);
+            stream.write_vectored(&slices[..n])
+        };
+        match written {
+            Ok(0) => return Progress::Failed,
+            Ok(n) => out.consume(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Blocked,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Progress::Failed,
+        }
+    }
+    Progress::Drained
+}
+
+/// Moves `out` into the TLS session and its records into the socket,
+/// until both are empty or the socket is full.
 fn write_tls(
     tls: &mut ServerConnection,
     stream: &mut mio::net::TcpStream,
-    sendq: &mut crate::state::sendq::SendQueue,
-) -> bool {
+    mut out: Out<'_>,
+) -> Progress {
     loop {
-        while !sendq.is_empty() {
+        while !out.is_empty() {
             let mut slices = [IoSlice::new(&[]); IOV_MAX];
-            let n = sendq.fill(&mut slices);
+            let n = out.fill(&mut slices);
             match tls.writer().write_vectored(&slices[..n]) {
+                // rustls' buffer is full: send records first.
                 Ok(0) => break,
-                Ok(k) => sendq.consume(k),
-                Err(_) => return false,
+                Ok(k) => out.consume(k),
+                Err(_) => return Progress::Failed,
             }
         }
         while tls.wants_write() {
             match tls.write_tls(stream) {
-                Ok(0) => return false,
+                Ok(0) => return Progress::Failed,
                 Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Progress::Blocked,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return false,
+                Err(_) => return Progress::Failed,
             }
         }
-        if sendq.is_empty() {
-            return true;
+        if out.is_empty() {
+            return Progress::Drained;
         }
     }
 }

@@ -243,6 +243,17 @@ impl State {
     /// Puts client `id` in the LUSERS counters it belongs in now (call
     /// after anything that may change its registration, modes, oper
     /// session or liveness; calling it again changes nothing).
+    /// The client's address is `ip`, not its socket peer's (a PROXY header
+    /// or a trusted proxy's `X-Forwarded-For` said so, before it
+    /// registered): its cloaked host follows.
+    pub fn set_client_ip(&mut self, id: ClientId, ip: IpAddr) {
+        let host = cloak::host_for(&self.config.cloaks, ip);
+        if let Some(c) = self.clients.get_mut(id) {
+            c.ip = ip;
+            c.id.set_host(&host);
+        }
+    }
+
     /// Records the fingerprint of the client certificate a TLS client
     /// presented (`net`, when its handshake finishes).
     pub fn set_certfp(&mut self, id: ClientId, fingerprint: &str) {

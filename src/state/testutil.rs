@@ -94,6 +94,7 @@ pub fn config() -> Config {
         logging: LoggingConfig {
             level: "info".into(),
         },
+        websocket: Default::default(),
         relaymsg: RelaymsgConfig {
             separators: "/".into(),
             available_to_chanops: true,

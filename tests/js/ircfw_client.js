@@ -13,6 +13,11 @@
 //
 // Usage: node ircfw_client.js [--host H] [--port P] [--nick N] [--channel C]
 //          [--enable echomessage,setname,chghost] [--cap NAME]... [--timeout S]
+//          [--websocket SUBPROTOCOL|none] [--tls yes]
+// With --websocket it uses irc-framework's WebSocket transport (Kiwi IRC's:
+// Kiwi asks for `text.ircv3.net`), on the `ws` package as the WebSocket
+// that a browser would provide; --tls yes makes it wss:// (self-signed
+// certificates are accepted).
 // or the environment variables IRCFW_HOST, IRCFW_PORT, IRCFW_NICK,
 // IRCFW_CHANNEL, IRCFW_ENABLE, IRCFW_TIMEOUT.
 //
@@ -47,6 +52,8 @@ function parseArgs(argv) {
         enable: (env.IRCFW_ENABLE || '').split(',').filter(Boolean),
         caps: [],
         timeout: Number(env.IRCFW_TIMEOUT || 30),
+        websocket: null,
+        tls: false,
     };
     for (let i = 0; i < argv.length; i++) {
         const key = argv[i];
@@ -63,6 +70,8 @@ function parseArgs(argv) {
         case '--enable': opts.enable = value.split(',').filter(Boolean); break;
         case '--cap': opts.caps.push(value); break;
         case '--timeout': opts.timeout = Number(value); break;
+        case '--websocket': opts.websocket = value; break;
+        case '--tls': opts.tls = value === 'yes'; break;
         default: fail(`unknown argument ${key}`);
         }
     }
@@ -95,7 +104,24 @@ function exit(code) {
 const opts = parseArgs(process.argv.slice(2));
 emit('start', { version: require('irc-framework/package.json').version });
 
+let transport = {};
+if (opts.websocket !== null) {
+    const WS = require('ws');
+    // What a browser gives Kiwi IRC: a global WebSocket class.
+    globalThis.WebSocket = class extends WS {
+        constructor(url, protocols) {
+            super(url, protocols, { rejectUnauthorized: false });
+        }
+    };
+    transport = {
+        transport: require('irc-framework/src/transports/websocket'),
+        websocket_protocol: opts.websocket === 'none' ? undefined : opts.websocket,
+        tls: opts.tls,
+    };
+}
+
 const client = new IRC.Client({
+    ...transport,
     host: opts.host,
     port: opts.port,
     nick: opts.nick,
