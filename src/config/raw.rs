@@ -42,6 +42,7 @@ pub struct RawConfig {
     pub logging: RawLogging,
     #[serde(default)]
     pub relaymsg: RawRelaymsg,
+    pub sts: Option<Spanned<RawSts>>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +64,7 @@ pub struct RawListen {
     pub tls: Option<RawTls>,
     pub websocket: Option<bool>,
     pub proxy: Option<bool>,
+    pub sts_only: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -174,4 +176,13 @@ pub struct RawLogging {
 pub struct RawRelaymsg {
     pub separators: Option<Str>,
     pub available_to_chanops: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSts {
+    pub enabled: Option<Spanned<bool>>,
+    pub port: Option<Int>,
+    pub duration: Option<Str>,
+    pub preload: Option<bool>,
 }
