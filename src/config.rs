@@ -8,8 +8,9 @@
 //!
 //! The work is split under `config/`: `raw` (the serde tables), `build`
 //! and `opers` (defaults and validation), `values` (string parsers),
-//! `motd` (formatting codes), `secret` (the cloak key file) and `source`
-//! (spans → line:column). The shipped `ircd.conf` documents every key.
+//! `motd` (formatting codes), `secret` (the cloak key file), `sts`
+//! (`[sts]` and `sts-only` listeners) and `source` (spans → line:column).
+//! The shipped `ircd.conf` documents every key.
 
 mod build;
 mod defaults;
@@ -18,6 +19,7 @@ mod opers;
 mod raw;
 mod secret;
 mod source;
+mod sts;
 mod tuning;
 mod values;
 
@@ -49,6 +51,7 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub relaymsg: RelaymsgConfig,
     pub websocket: WebsocketConfig,
+    pub sts: StsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +84,9 @@ pub struct ListenConfig {
     /// Connections start with a PROXY protocol header (v1 or v2), accepted
     /// only from `server.trusted_proxies`.
     pub proxy: bool,
+    /// A plaintext listener that only tells clients to use TLS (`[sts]`):
+    /// `CAP LS` offers `sts` alone and registering is refused.
+    pub sts_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,6 +280,33 @@ pub struct WebsocketConfig {
     /// The web pages (their `Origin`, globs allowed) whose scripts may
     /// connect; empty: any. A browser always sends its page's origin.
     pub allowed_origins: Vec<String>,
+}
+
+/// `[sts]`: IRCv3 Strict Transport Security, the `sts` capability that
+/// tells clients to reconnect over TLS and to keep to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsConfig {
+    /// Advertise the policy (`sts` in `CAP LS`).
+    pub enabled: bool,
+    /// The TLS port plaintext clients are sent to (`port=`); always set
+    /// when `enabled`, and then the port of a `tls` listener.
+    pub port: Option<u16>,
+    /// How long clients must keep to TLS once they have seen the policy
+    /// over TLS (`duration=`, whole seconds; zero withdraws the policy).
+    pub duration: Duration,
+    /// The network agrees to be put in clients' preload lists (`preload`).
+    pub preload: bool,
+    /// The ports of the `sts-only` listeners, gathered from `[[listen]]`
+    /// once at load so that a client's listener is found by its local
+    /// port with a scan of a few entries.
+    pub only_ports: Vec<u16>,
+}
+
+impl StsConfig {
+    /// Is `port` (a client's local port) an `sts-only` listener's?
+    pub fn is_sts_only(&self, port: u16) -> bool {
+        self.only_ports.contains(&port)
+    }
 }
 
 /// A config error: where and what.

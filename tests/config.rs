@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use picoircd::config::{Config, ConfigError, IpNet, TlsFiles};
+use picoircd::config::{Config, ConfigError, IpNet, StsConfig, TlsFiles};
 use util::TempDir;
 
 /// The smallest valid config. Line 6 is the listen address; what a test
@@ -187,6 +187,11 @@ fn shipped_values_are_the_compiled_defaults() {
             show(&shipped.listen[0].proxy),
             show(&defaults.listen[0].proxy),
         ),
+        (
+            show(&shipped.listen[0].sts_only),
+            show(&defaults.listen[0].sts_only),
+        ),
+        (show(&shipped.sts), show(&defaults.sts)),
     ] {
         assert_eq!(a.replace(&shipped_dir, "DIR"), strip(b));
     }
@@ -221,6 +226,32 @@ fn shipped_tls_and_websocket_examples_parse() {
     );
     assert!(c.listen[2].websocket);
     assert_eq!(c.listen[2].tls, None);
+}
+
+#[test]
+fn shipped_sts_example_parses() {
+    let (_dir, result) = shipped(|t| {
+        t.replacen("#[[listen]]", "[[listen]]", 1)
+            .replace("#address = \":6697\"", "address = \":6697\"")
+            .replace("#tls = {", "tls = {")
+            .replace("enabled = false\n", "enabled = true\n")
+            .replace("#port = 6697", "port = 6697")
+    });
+    let c = result.unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.sts.enabled);
+    assert_eq!(c.sts.port, Some(6697));
+    assert_eq!(c.sts.duration, Duration::ZERO);
+    // Without the TLS listener the port is refused.
+    let (_dir, result) = shipped(|t| {
+        t.replace("enabled = false\n", "enabled = true\n")
+            .replace("#port = 6697", "port = 6697")
+    });
+    let e = result.expect_err("no TLS listener on 6697");
+    assert!(
+        e.message
+            .starts_with("`sts.port` 6697 is not the port of a TLS listener"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -303,6 +334,18 @@ fn defaults() {
     assert_eq!(c.logging.level, "info");
     assert_eq!(c.relaymsg.separators, "/");
     assert!(c.relaymsg.available_to_chanops);
+    assert!(!c.listen[0].sts_only);
+    assert_eq!(
+        c.sts,
+        StsConfig {
+            enabled: false,
+            port: None,
+            duration: Duration::ZERO,
+            preload: false,
+            only_ports: vec![],
+        }
+    );
+    assert!(!c.sts.is_sts_only(6667));
 }
 
 #[test]
@@ -774,6 +817,155 @@ fn listen_errors() {
         &with("[[listen]]\naddress = \":6697\"\ntls = { cert = \"\", key = \"k\" }\n"),
         "ircd.conf:9:16",
         "`tls.cert` must not be empty",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// [sts] and sts-only listeners.
+
+/// A TLS listener on port 6697, appended after MIN: lines 7 to 9, a blank
+/// line 10; what follows starts on line 11.
+const TLS_6697: &str =
+    "[[listen]]\naddress = \":6697\"\ntls = { cert = \"c.pem\", key = \"k.pem\" }\n\n";
+
+#[test]
+fn sts_section_and_sts_only_listeners() {
+    let c = load(&with(&format!(
+        "{TLS_6697}[[listen]]\naddress = \"127.0.0.1:6668\"\nsts-only = true\n\n\
+         [[listen]]\naddress = \"[::1]:6668\"\nsts-only = true\n\n\
+         [sts]\nenabled = true\nport = 6697\nduration = \"30d\"\npreload = true\n"
+    )));
+    assert_eq!(
+        c.sts,
+        StsConfig {
+            enabled: true,
+            port: Some(6697),
+            duration: Duration::from_secs(2_592_000),
+            preload: true,
+            // Two listeners on one port: the port once.
+            only_ports: vec![6668],
+        }
+    );
+    let flags: Vec<bool> = c.listen.iter().map(|l| l.sts_only).collect();
+    assert_eq!(flags, [false, false, true, true]);
+    assert!(c.sts.is_sts_only(6668));
+    assert!(!c.sts.is_sts_only(6667) && !c.sts.is_sts_only(6697));
+    // Enabled without sts-only listeners; duration 0; a port given while
+    // disabled is only range-checked.
+    let c = load(&with(&format!(
+        "{TLS_6697}[sts]\nenabled = true\nport = 6697\nduration = \"0s\"\n"
+    )));
+    assert!(c.sts.enabled && c.sts.only_ports.is_empty());
+    assert_eq!(c.sts.duration, Duration::ZERO);
+    let c = load(&with("[sts]\nport = 7000\n"));
+    assert_eq!((c.sts.enabled, c.sts.port), (false, Some(7000)));
+}
+
+#[test]
+fn sts_errors() {
+    assert_error(
+        &with(&format!("{TLS_6697}[sts]\nenabled = true\n")),
+        "ircd.conf:12:11",
+        "`sts.port` is required when `sts.enabled` is true: the TLS port clients are told to reconnect to",
+    );
+    assert_error(
+        &with(&format!("{TLS_6697}[sts]\nenabled = true\nport = 6698\n")),
+        "ircd.conf:13:8",
+        "`sts.port` 6698 is not the port of a TLS listener: clients sent there would fail to connect; add a [[listen]] with `tls` on port 6698",
+    );
+    // A plaintext listener on that port is no TLS listener, nor is wss://.
+    assert_error(
+        &with("[sts]\nenabled = true\nport = 6667\n"),
+        "ircd.conf:9:8",
+        "`sts.port` 6667 is not the port of a TLS listener",
+    );
+    assert_error(
+        &with(&format!(
+            "{}\nwebsocket = true\n\n[sts]\nenabled = true\nport = 6697\n",
+            TLS_6697.trim_end()
+        )),
+        "ircd.conf:14:8",
+        "`sts.port` 6697 is not the port of a TLS listener",
+    );
+    for bad in ["0", "70000", "-1"] {
+        assert_error(
+            &with(&format!("[sts]\nport = {bad}\n")),
+            "ircd.conf:8:8",
+            &format!("`sts.port` must be 1 to 65535, not {bad}"),
+        );
+    }
+    assert_error(
+        &with("[sts]\nduration = \"1mo\"\n"),
+        "ircd.conf:8:12",
+        "invalid duration `1mo`: unknown unit `mo`",
+    );
+    assert_error(
+        &with("[sts]\nduration = \"1500ms\"\n"),
+        "ircd.conf:8:12",
+        "`sts.duration` must be whole seconds: clients are sent a number of seconds",
+    );
+    assert_error(
+        &with("[sts]\nenabled = \"yes\"\n"),
+        "ircd.conf:8:11",
+        "invalid type: string \"yes\", expected a boolean",
+    );
+    assert_error(
+        &with("[sts]\nmax-age = 5\n"),
+        "ircd.conf:8:1",
+        "unknown key `max-age`",
+    );
+}
+
+#[test]
+fn sts_only_listener_errors() {
+    let on = "\n[sts]\nenabled = true\nport = 6697\n";
+    assert_error(
+        &with(&format!(
+            "sts-only = true\ntls = {{ cert = \"c.pem\", key = \"k.pem\" }}\n{on}"
+        )),
+        "ircd.conf:7:12",
+        "a listener cannot be both `tls` and `sts-only`",
+    );
+    assert_error(
+        &with(&format!(
+            "websocket = true\nsts-only = true\n\n{TLS_6697}{on}"
+        )),
+        "ircd.conf:8:12",
+        "a listener cannot be both `websocket` and `sts-only`: web clients do not follow STS",
+    );
+    assert_error(
+        &format!(
+            "{}sts-only = true\n\n{TLS_6697}{on}",
+            MIN.replace("127.0.0.1:6667", "127.0.0.1:0")
+        ),
+        "ircd.conf:7:12",
+        "an `sts-only` listener needs a fixed port, not 0",
+    );
+    // Without [sts], or with it off.
+    assert_error(
+        &with("sts-only = true\n"),
+        "ircd.conf:7:12",
+        "`sts-only` needs `[sts]` with `enabled = true` and the TLS `port` to send clients to",
+    );
+    assert_error(
+        &with(&format!(
+            "sts-only = true\n\n{TLS_6697}[sts]\nport = 6697\n"
+        )),
+        "ircd.conf:7:12",
+        "`sts-only` needs `[sts]`",
+    );
+    // Another listener on the same port (another address) that is not sts-only.
+    assert_error(
+        &with(&format!(
+            "{TLS_6697}[[listen]]\naddress = \"192.0.2.1:6667\"\nsts-only = true\n{on}"
+        )),
+        "ircd.conf:13:12",
+        "`sts-only` listeners are told apart by their port: `127.0.0.1:6667` on line 6 uses port 6667 too and is not sts-only",
+    );
+    assert_error(
+        &with("sts-only = 1\n"),
+        "ircd.conf:7:12",
+        "invalid type: integer `1`, expected a boolean",
     );
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Also reads the MOTD, since a config that loads must be one the server
 //! can run. Oper blocks and classes are in `opers`, the tuning sections
-//! (limits, timeouts, fakelag, cloaks) in `tuning`, the default values in
-//! `defaults`. Imports its sibling modules.
+//! (limits, timeouts, fakelag, cloaks) in `tuning`, `[sts]` and the
+//! `sts-only` listeners in `sts`, the default values in `defaults`.
+//! Imports its sibling modules.
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -18,7 +19,7 @@ use super::defaults::{
 };
 use super::raw::{self, Int, Str};
 use super::source::Source;
-use super::{motd, opers, tuning, values};
+use super::{motd, opers, sts, tuning, values};
 use super::{
     AccountsConfig, AdminConfig, Config, ConfigError, DatastoreConfig, HistoryConfig, IpNet,
     ListenConfig, LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles, WebsocketConfig,
@@ -141,7 +142,8 @@ impl Ctx<'_> {
 
 pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError> {
     let server = server(ctx, raw.server.get_ref())?;
-    let listen = listeners(ctx, raw.listen)?;
+    let listen = listeners(ctx, &raw.listen)?;
+    let sts = sts::section(ctx, raw.sts.as_ref(), &raw.listen, &listen)?;
     let oper_classes = opers::classes(ctx, raw.oper_classes)?;
     let opers = opers::opers(ctx, &raw.oper, &oper_classes)?;
     let limits = tuning::limits_section(ctx, &raw.limits)?;
@@ -190,6 +192,7 @@ pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError>
         logging: LoggingConfig { level },
         relaymsg: relaymsg(ctx, &raw.relaymsg)?,
         websocket: websocket(ctx, &raw.websocket)?,
+        sts,
     })
 }
 
@@ -268,16 +271,16 @@ fn server(ctx: &Ctx<'_>, raw: &raw::RawServer) -> Result<ServerConfig, ConfigErr
     })
 }
 
-type RawListeners = Option<Spanned<Vec<Spanned<raw::RawListen>>>>;
+pub type RawListeners = Option<Spanned<Vec<Spanned<raw::RawListen>>>>;
 
-fn listeners(ctx: &Ctx<'_>, raw: RawListeners) -> Result<Vec<ListenConfig>, ConfigError> {
+fn listeners(ctx: &Ctx<'_>, raw: &RawListeners) -> Result<Vec<ListenConfig>, ConfigError> {
     let Some(raw) = raw else {
         return Err(ctx.src.error_at_top(
             "no [[listen]] section: at least one listener is required, e.g. [[listen]] address = \"127.0.0.1:6667\"",
         ));
     };
     if raw.get_ref().is_empty() {
-        return Err(ctx.err(&raw, "at least one listener is required"));
+        return Err(ctx.err(raw, "at least one listener is required"));
     }
     let mut out: Vec<ListenConfig> = Vec::new();
     let mut seen: Vec<(SocketAddr, &Str)> = Vec::new();
@@ -310,6 +313,7 @@ fn listeners(ctx: &Ctx<'_>, raw: RawListeners) -> Result<Vec<ListenConfig>, Conf
             tls,
             websocket: l.websocket.unwrap_or(false),
             proxy: l.proxy.unwrap_or(false),
+            sts_only: l.sts_only.as_ref().is_some_and(|v| *v.get_ref()),
         });
     }
     Ok(out)

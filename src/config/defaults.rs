@@ -40,6 +40,10 @@ pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug"];
 pub const TEXT_MAX: i64 = 390;
 /// `relaymsg.separators`, as Ergo's default.
 pub const RELAYMSG_SEPARATORS: &str = "/";
+/// `sts.duration`: no persistence policy (`duration=0`), as the IRCv3
+/// spec advises for a default, so that pinning clients to TLS is a choice
+/// the operator makes (Ergo's example config shows about a month).
+pub const STS_DURATION: Duration = Duration::ZERO;
 /// `server.trusted-proxies`: the loopback, as (address, prefix length).
 pub const TRUSTED_PROXIES: &[(IpAddr, u8)] = &[
     (IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)), 8),

@@ -44,6 +44,7 @@ pub struct RawConfig {
     pub relaymsg: RawRelaymsg,
     #[serde(default)]
     pub websocket: RawWebsocket,
+    pub sts: Option<Spanned<RawSts>>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +66,7 @@ pub struct RawListen {
     pub tls: Option<RawTls>,
     pub websocket: Option<bool>,
     pub proxy: Option<bool>,
+    pub sts_only: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -182,4 +184,13 @@ pub struct RawRelaymsg {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawWebsocket {
     pub allowed_origins: Option<Vec<Str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSts {
+    pub enabled: Option<Spanned<bool>>,
+    pub port: Option<Int>,
+    pub duration: Option<Str>,
+    pub preload: Option<bool>,
 }

@@ -1,10 +1,12 @@
 //! The IRCv3 capability table: one row per capability, its bit, wire name
-//! and `CAP LS 302` value (fixed in the row, or taken from the config
-//! through `Configured`). Adding a capability is adding a row (and
-//! implementing it); nothing is advertised before it works. A value that
-//! depends on the config (draft/multiline's limits, draft/relaymsg's
-//! separators) is made by `value` from `Settings`, which the state fills
-//! from the config.
+//! and `CAP LS 302` value (fixed in the row, or made from `Settings`).
+//! Adding a capability is adding a row (and implementing it); nothing is
+//! advertised before it works. A value that depends on the config
+//! (draft/multiline's limits, draft/relaymsg's separators, the sts policy)
+//! is made by `value` from `Settings`, which the state fills from the
+//! config and, for `sts`, the client's connection (plaintext or TLS).
+//! `offered` says whether a row is advertised at all (`sts` only when the
+//! policy is on).
 //! Imports nothing.
 
 /// One capability.
@@ -43,6 +45,14 @@ pub const MULTILINE: u64 = 1 << 23;
 pub const CHANNEL_RENAME: u64 = 1 << 24;
 /// Its `CAP LS 302` value comes from the config (`value`).
 pub const RELAYMSG: u64 = 1 << 25;
+/// IRCv3 Strict Transport Security: offered only when `Settings::sts` is
+/// set; its value depends on the connection (`value`). Never requested.
+pub const STS: u64 = 1 << 26;
+
+/// Capabilities a client may not `CAP REQ` (NAKed): `sts` is a policy the
+/// server announces, not a feature to turn on ("Clients MUST NOT request
+/// this capability"; the spec lets servers NAK it).
+pub const NOT_REQUESTABLE: u64 = STS;
 
 /// Every capability the server implements, in `CAP LS` order.
 pub static CAPS: &[Cap] = &[
@@ -167,6 +177,11 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: STS,
+        name: "sts",
+        value: None,
+    },
+    Cap {
         bit: USERHOST_IN_NAMES,
         name: "userhost-in-names",
         value: None,
@@ -186,9 +201,28 @@ pub struct Settings<'a> {
     pub multiline_max_lines: usize,
     /// `draft/relaymsg`: the separators a relayed nick must contain.
     pub relaymsg: &'a str,
+    /// `sts`: the policy, when it is advertised.
+    pub sts: Option<StsPolicy>,
+    /// The client is connected over TLS (the `sts` value depends on it).
+    pub tls: bool,
+}
+
+/// The Strict Transport Security policy of the `sts` capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StsPolicy {
+    /// The TLS port plaintext clients must reconnect to.
+    pub port: u16,
+    /// Seconds TLS clients must keep to TLS (0: no persistence policy).
+    pub duration: u64,
+    /// The network agrees to be in clients' preload lists.
+    pub preload: bool,
 }
 
 /// The `CAP LS 302` value of `cap`: its row's, or one made from `settings`.
+/// `sts` (spec: extensions/sts.md) gives a plaintext client the upgrade
+/// policy, `port=<p>`, and a TLS client the persistence policy,
+/// `duration=<s>`; each side ignores the other's key, so only the one
+/// that counts is sent. `preload` is added to both when set.
 pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
     match cap.bit {
         MULTILINE => Some(format!(
@@ -196,8 +230,25 @@ pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
             settings.multiline_max_bytes, settings.multiline_max_lines
         )),
         RELAYMSG => Some(settings.relaymsg.to_owned()),
+        STS => settings.sts.map(|p| {
+            let mut v = if settings.tls {
+                format!("duration={}", p.duration)
+            } else {
+                format!("port={}", p.port)
+            };
+            if p.preload {
+                v.push_str(",preload");
+            }
+            v
+        }),
         _ => cap.value.map(str::to_owned),
     }
+}
+
+/// Is `cap` advertised under `settings`? Every row but `sts`, which is
+/// only when its policy is configured.
+pub fn offered(cap: &Cap, settings: &Settings) -> bool {
+    cap.bit != STS || settings.sts.is_some()
 }
 
 /// The row for a wire name.
@@ -235,6 +286,8 @@ mod tests {
             multiline_max_bytes: 4096,
             multiline_max_lines: 100,
             relaymsg: "/~",
+            sts: None,
+            tls: false,
         };
         let multiline = by_name("draft/multiline").expect("row");
         assert_eq!(
@@ -251,5 +304,39 @@ mod tests {
             names(CHANNEL_RENAME | RELAYMSG | BATCH),
             "batch draft/channel-rename draft/relaymsg"
         );
+    }
+
+    #[test]
+    fn sts_value_depends_on_the_connection_and_is_offered_only_when_set() {
+        let sts = by_name("sts").expect("row");
+        assert_eq!(sts.bit, STS);
+        assert_ne!(NOT_REQUESTABLE & STS, 0);
+        let mut settings = Settings {
+            multiline_max_bytes: 4096,
+            multiline_max_lines: 100,
+            relaymsg: "/",
+            sts: None,
+            tls: false,
+        };
+        assert!(!offered(sts, &settings));
+        assert_eq!(value(sts, &settings), None);
+        assert!(offered(by_name("batch").expect("row"), &settings));
+        settings.sts = Some(StsPolicy {
+            port: 6697,
+            duration: 2_592_000,
+            preload: false,
+        });
+        assert!(offered(sts, &settings));
+        assert_eq!(value(sts, &settings).as_deref(), Some("port=6697"));
+        settings.tls = true;
+        assert_eq!(value(sts, &settings).as_deref(), Some("duration=2592000"));
+        settings.sts = Some(StsPolicy {
+            port: 7000,
+            duration: 0,
+            preload: true,
+        });
+        assert_eq!(value(sts, &settings).as_deref(), Some("duration=0,preload"));
+        settings.tls = false;
+        assert_eq!(value(sts, &settings).as_deref(), Some("port=7000,preload"));
     }
 }

@@ -99,6 +99,13 @@ pub fn config() -> Config {
             separators: "/".into(),
             available_to_chanops: true,
         },
+        sts: StsConfig {
+            enabled: false,
+            port: None,
+            duration: Duration::ZERO,
+            preload: false,
+            only_ports: vec![],
+        },
     }
 }
 

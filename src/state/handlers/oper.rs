@@ -231,12 +231,11 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| cfg.path.display().to_string());
             let old_isupport = s.isupport.clone();
-            let old_caps = registration::ls_words(&s.config, true);
+            let old_config = Rc::clone(&s.config);
             s.apply_config(cfg);
             refresh_opers(s);
             s.recount_all();
-            let new_caps = registration::ls_words(&s.config, true);
-            announce_cap_values(s, &old_caps, &new_caps);
+            announce_cap_values(s, &old_config);
             if s.isupport != old_isupport {
                 // draft/extended-isupport: updates reach those who asked.
                 let to: Vec<ClientId> = s
@@ -273,14 +272,22 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
 /// with `CAP DEL` and offered again with `CAP NEW` and its new value, to
 /// every client with cap-notify; those that had it on must ask again.
 /// Clients without cap-notify cannot be told and keep it as it was.
-fn announce_cap_values(s: &mut State, old: &[String], new: &[String]) {
-    let changed: Vec<(&str, &str)> = old
-        .iter()
-        .zip(new)
-        .filter(|(o, n)| o != n)
-        .map(|(_, n)| (n.split('=').next().unwrap_or(n), n.as_str()))
-        .collect();
-    if changed.is_empty() {
+///
+/// The words are compared per client: `sts` has one value for plaintext
+/// clients (`port=`) and another for TLS ones (`duration=`), so each is
+/// told of a change to its own. `sts` is never requested and the spec
+/// forbids `CAP DEL` for it: a new or changed policy is only a `CAP NEW`,
+/// and turning it off says nothing (`duration = "0s"` is how a policy is
+/// withdrawn). A client of an `sts-only` listener only hears about `sts`.
+fn announce_cap_values(s: &mut State, old: &Config) {
+    let diff = |tls: bool| {
+        cap_changes(
+            &registration::ls_words(old, true, tls),
+            &registration::ls_words(&s.config, true, tls),
+        )
+    };
+    let (plain, tls) = (diff(false), diff(true));
+    if plain.is_empty() && tls.is_empty() {
         return;
     }
     let to: Vec<ClientId> = s
@@ -290,19 +297,55 @@ fn announce_cap_values(s: &mut State, old: &[String], new: &[String]) {
         .map(|(i, _)| i)
         .collect();
     let server = Rc::clone(&s.config);
+    let host = Some(server.server.name.as_str());
     for id in to {
-        for &(name, word) in &changed {
-            let c = &mut s.clients[id];
-            if let Some(cap) = caps::by_name(name) {
-                c.caps &= !cap.bit;
+        let c = &s.clients[id];
+        let sts_only = server.sts.is_sts_only(c.local_port);
+        let changes = if c.modes.has(UserModes::TLS) {
+            &tls
+        } else {
+            &plain
+        };
+        for (name, word) in changes {
+            let is_sts = name == "sts";
+            if sts_only && !is_sts {
+                continue;
             }
-            let shown = if c.cap_version >= 302 { word } else { name };
+            let c = &mut s.clients[id];
+            let shown = match word {
+                Some(w) if c.cap_version >= 302 => w.as_str(),
+                _ => name.as_str(),
+            };
             let nick = c.nick().to_owned();
-            let host = Some(server.server.name.as_str());
-            s.send_line(id, host, "CAP", &[&nick, "DEL"], Some(name));
-            s.send_line(id, host, "CAP", &[&nick, "NEW"], Some(shown));
+            if !is_sts {
+                if let Some(cap) = caps::by_name(name) {
+                    c.caps &= !cap.bit;
+                }
+                s.send_line(id, host, "CAP", &[&nick, "DEL"], Some(name));
+            }
+            if word.is_some() {
+                s.send_line(id, host, "CAP", &[&nick, "NEW"], Some(shown));
+            }
         }
     }
+}
+
+/// The capabilities whose `CAP LS 302` word differs between two lists:
+/// (name, the new word), the new word `None` for one no longer offered.
+fn cap_changes(old: &[String], new: &[String]) -> Vec<(String, Option<String>)> {
+    let name = |w: &String| w.split('=').next().unwrap_or(w).to_string();
+    let mut out: Vec<(String, Option<String>)> = new
+        .iter()
+        .filter(|n| !old.contains(n))
+        .map(|n| (name(n), Some(n.clone())))
+        .collect();
+    for o in old {
+        let gone = name(o);
+        if !new.iter().any(|n| name(n) == gone) {
+            out.push((gone, None));
+        }
+    }
+    out
 }
 
 /// Rebuilds the sessions of current opers from the (new) config.
@@ -619,6 +662,68 @@ mod tests {
         h.take(a);
         rehash_done(&mut h.s, None, Ok(config()));
         assert_lacks(&h.take(a), " CAP ");
+    }
+
+    #[test]
+    fn rehash_announces_the_sts_policy_with_cap_new_only() {
+        let mut h = Harness::new();
+        let plain = h.client("alice");
+        let tls =
+            h.s.add_client("127.0.1.1".parse().unwrap(), 6697, true, h.now);
+        h.line(tls, "NICK bob");
+        h.line(tls, "USER bob 0 * :Bob");
+        h.take(tls);
+        let quiet = h.client("carol");
+        for id in [plain, tls] {
+            h.s.clients[id].caps |= caps::CAP_NOTIFY | caps::MULTILINE;
+            h.s.clients[id].cap_version = 302;
+        }
+        let sts = |duration: u64| {
+            let mut cfg = config();
+            cfg.sts.enabled = true;
+            cfg.sts.port = Some(6697);
+            cfg.sts.duration = std::time::Duration::from_secs(duration);
+            cfg
+        };
+        // Turned on: each connection hears its own form; nothing else
+        // moves (the other rows are not shifted by the new one).
+        rehash_done(&mut h.s, None, Ok(sts(600)));
+        assert_eq!(h.take(plain), [":pico.test CAP alice NEW :sts=port=6697"]);
+        assert_eq!(h.take(tls), [":pico.test CAP bob NEW :sts=duration=600"]);
+        assert_lacks(&h.take(quiet), " CAP ");
+        assert!(h.s.clients[plain].has_cap(caps::MULTILINE));
+        // A new duration only concerns TLS clients.
+        rehash_done(&mut h.s, None, Ok(sts(0)));
+        assert_lacks(&h.take(plain), " CAP ");
+        assert_eq!(h.take(tls), [":pico.test CAP bob NEW :sts=duration=0"]);
+        // Turned off: never a CAP DEL for sts.
+        rehash_done(&mut h.s, None, Ok(config()));
+        assert_lacks(&h.take(plain), " CAP ");
+        assert_lacks(&h.take(tls), " CAP ");
+    }
+
+    #[test]
+    fn an_sts_only_client_hears_only_of_sts() {
+        let mut cfg = config();
+        cfg.sts.enabled = true;
+        cfg.sts.port = Some(6697);
+        cfg.sts.only_ports = vec![6668];
+        let mut h = Harness::with_config(cfg.clone());
+        let r =
+            h.s.add_client("127.0.1.2".parse().unwrap(), 6668, false, h.now);
+        h.line(r, "CAP LS 302");
+        assert_eq!(h.take(r), [":pico.test CAP * LS :sts=port=6697"]);
+        let a = h.client("alice");
+        h.s.clients[a].caps |= caps::CAP_NOTIFY;
+        h.s.clients[a].cap_version = 302;
+        cfg.sts.port = Some(7000);
+        cfg.limits.multiline_max_lines = 7;
+        rehash_done(&mut h.s, None, Ok(cfg));
+        assert_eq!(h.take(r), [":pico.test CAP * NEW :sts=port=7000"]);
+        let out = h.take(a);
+        assert_has(&out, ":pico.test CAP alice NEW :sts=port=7000");
+        assert_has(&out, ":pico.test CAP alice DEL :draft/multiline");
+        assert_lacks(&out, "DEL :sts");
     }
 
     #[test]

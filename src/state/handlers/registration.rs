@@ -1,6 +1,8 @@
 //! Connection registration and the connection-level commands: PASS, NICK,
 //! USER, CAP, PING, PONG, QUIT; the welcome burst (001-005, LUSERS, MOTD,
-//! 221) and ISUPPORT. Also the NICK change of a registered client.
+//! 221) and ISUPPORT. Also the NICK change of a registered client, and
+//! the state's side of STS: the `sts` value per connection in `CAP LS`
+//! and the refusal to register on an `sts-only` listener.
 
 use std::rc::Rc;
 use std::time::Instant;
@@ -10,6 +12,7 @@ use crate::limits::{MAX_LIST, MAX_MODES, MAX_MONITOR, MAX_TARGETS, REALNAME_MAX,
 use crate::proto::caps::{self, CAPS};
 use crate::proto::numeric::*;
 use crate::proto::{casemap, write, Message};
+use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::{handlers::monitor, ClientId, Purpose, State};
 
@@ -129,7 +132,12 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                 c.caps |= caps::CAP_NOTIFY;
             }
             let with_values = c.cap_version >= 302;
-            let words = ls_words(&s.config, with_values);
+            let tls = c.modes.has(UserModes::TLS);
+            let mut words = ls_words(&s.config, with_values, tls);
+            if s.config.sts.is_sts_only(c.local_port) {
+                // An sts-only listener offers nothing but the policy (as Ergo).
+                words.retain(|w| w.split('=').next() == Some("sts"));
+            }
             send_cap_list(s, id, &server, &nick, "LS", &words, with_values);
         }
         "LIST" => {
@@ -147,6 +155,8 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                 c.reg.cap_negotiating = true;
             }
             let req = m.param(1);
+            // On an sts-only listener nothing can be turned on.
+            let sts_only = s.config.sts.is_sts_only(c.local_port);
             let mut add = 0u64;
             let mut remove = 0u64;
             let mut ok = !req.trim().is_empty();
@@ -157,8 +167,11 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
                 };
                 match caps::by_name(name) {
                     Some(cap) if minus => remove |= cap.bit,
-                    Some(cap) => add |= cap.bit,
-                    None => ok = false,
+                    Some(cap) if cap.bit & caps::NOT_REQUESTABLE == 0 && !sts_only => {
+                        add |= cap.bit
+                    }
+                    // Unknown, or `sts` (never requested: NAK, as the spec allows).
+                    _ => ok = false,
                 }
             }
             let before = c.caps;
@@ -179,7 +192,9 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
             let c = &mut s.clients[id];
             if !c.registered {
                 c.reg.cap_negotiating = false;
-                try_register(s, id);
+                if !refused_sts_only(s, id) {
+                    try_register(s, id);
+                }
             }
         }
         _ => {
@@ -193,15 +208,29 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
     Ok(())
 }
 
-/// The `CAP LS` words for a config: each capability's name, with its
-/// value (`name=value`) when `with_values` (302 clients).
-pub fn ls_words(cfg: &Config, with_values: bool) -> Vec<String> {
+/// The `CAP LS` words for a config and a kind of connection (`tls`: the
+/// client is on TLS, user mode +Z): each capability offered, with its
+/// value (`name=value`) when `with_values` (302 clients). Only `sts`
+/// depends on `tls`: `port=` for plaintext clients, `duration=` for TLS
+/// ones (`caps::value`).
+pub fn ls_words(cfg: &Config, with_values: bool, tls: bool) -> Vec<String> {
+    let sts = &cfg.sts;
     let settings = caps::Settings {
         multiline_max_bytes: cfg.limits.multiline_max_bytes,
         multiline_max_lines: cfg.limits.multiline_max_lines,
         relaymsg: &cfg.relaymsg.separators,
+        sts: match (sts.enabled, sts.port) {
+            (true, Some(port)) => Some(caps::StsPolicy {
+                port,
+                duration: sts.duration.as_secs(),
+                preload: sts.preload,
+            }),
+            _ => None,
+        },
+        tls,
     };
     CAPS.iter()
+        .filter(|cap| caps::offered(cap, &settings))
         .map(|cap| match (with_values, caps::value(cap, &settings)) {
             (true, Some(v)) => format!("{}={}", cap.name, v),
             _ => cap.name.to_string(),
@@ -267,12 +296,15 @@ pub fn quit(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 
 /// Completes registration when NICK, USER, CAP END and PASS allow it.
 pub fn try_register(s: &mut State, id: ClientId) {
-    let c = &mut s.clients[id];
+    let c = &s.clients[id];
     if c.registered || !c.reg.nick || !c.reg.user || c.reg.cap_negotiating || c.reg.check_pending {
         return;
     }
+    if refused_sts_only(s, id) {
+        return;
+    }
     if let Some(hash) = s.config.server.password.clone() {
-        let Some(password) = c.reg.pass.take() else {
+        let Some(password) = s.clients[id].reg.pass.take() else {
             s.numeric(id, ERR_PASSWDMISMATCH, &[], "Password incorrect");
             s.quit(id, "Bad password");
             return;
@@ -281,6 +313,25 @@ pub fn try_register(s: &mut State, id: ClientId) {
         return;
     }
     complete_registration(s, id);
+}
+
+/// A client of an `sts-only` listener that tries to register (NICK and
+/// USER, or CAP END) is told where TLS is and disconnected, in Ergo's
+/// words; true if so. Such a listener only serves the `sts` upgrade
+/// policy in `CAP LS`.
+fn refused_sts_only(s: &mut State, id: ClientId) -> bool {
+    let sts = &s.config.sts;
+    if !sts.is_sts_only(s.clients[id].local_port) {
+        return false;
+    }
+    let reason = match sts.port {
+        Some(port) => format!(
+            "This server is only accessible over TLS. Please reconnect using TLS on port {port}."
+        ),
+        None => "This server is only accessible over TLS.".to_string(),
+    };
+    s.quit(id, &reason);
+    true
 }
 
 /// The worker's answer to a server-password check.
@@ -311,9 +362,7 @@ fn complete_registration(s: &mut State, id: ClientId) {
         }
         _ => {}
     }
-    s.clients[id]
-        .modes
-        .set(crate::state::client::UserModes::INVISIBLE, true);
+    s.clients[id].modes.set(UserModes::INVISIBLE, true);
     s.mark_registered(id);
     let cfg = Rc::clone(&s.config);
     let nick = s.clients[id].nick().to_owned();
@@ -620,6 +669,127 @@ mod tests {
             h.s.remove_client(id, "gone");
         }
         assert!(h.s.timers.len() <= 64, "{}", h.s.timers.len());
+    }
+
+    /// The harness config with `[sts]` on: port 6697, 30 days; `only`:
+    /// the sts-only ports (the harness connects on 6667).
+    fn sts_config(only: &[u16]) -> crate::config::Config {
+        let mut cfg = config();
+        cfg.sts = crate::config::StsConfig {
+            enabled: true,
+            port: Some(6697),
+            duration: Duration::from_secs(2_592_000),
+            preload: false,
+            only_ports: only.to_vec(),
+        };
+        cfg
+    }
+
+    /// The words of a (possibly multi-line) `CAP LS` reply.
+    fn ls_reply(out: &[String]) -> Vec<String> {
+        out.iter()
+            .filter(|l| l.contains(" CAP * LS "))
+            .flat_map(|l| l[l.find(" :").expect("trailing") + 2..].split(' '))
+            .map(String::from)
+            .collect()
+    }
+
+    /// The `sts` word of a `CAP LS` reply, if offered.
+    fn sts_word(out: &[String]) -> Option<String> {
+        let words = ls_reply(out);
+        assert!(words.len() > 20, "{out:?}");
+        words
+            .into_iter()
+            .find(|w| w.split('=').next() == Some("sts"))
+    }
+
+    /// A connection to the TLS port (user mode +Z).
+    fn connect_tls(h: &mut Harness) -> crate::state::ClientId {
+        h.s.add_client("127.0.1.1".parse().unwrap(), 6697, true, h.now)
+    }
+
+    #[test]
+    fn sts_value_depends_on_the_connection() {
+        let mut h = Harness::with_config(sts_config(&[]));
+        let plain = h.connect();
+        h.line(plain, "CAP LS 302");
+        let out = h.take(plain);
+        assert_eq!(sts_word(&out).as_deref(), Some("sts=port=6697"));
+        let tls = connect_tls(&mut h);
+        h.line(tls, "CAP LS 302");
+        let out = h.take(tls);
+        assert_eq!(sts_word(&out).as_deref(), Some("sts=duration=2592000"));
+        // No values before 302: the bare name.
+        let old = h.connect();
+        h.line(old, "CAP LS");
+        let out = h.take(old);
+        assert_eq!(out.len(), 1, "one line before 302");
+        assert_eq!(sts_word(&out).as_deref(), Some("sts"));
+        // preload is added to both forms.
+        let mut cfg = sts_config(&[]);
+        cfg.sts.preload = true;
+        let mut h = Harness::with_config(cfg);
+        let (plain, tls) = (h.connect(), connect_tls(&mut h));
+        h.line(plain, "CAP LS 302");
+        h.line(tls, "CAP LS 302");
+        let (p, t) = (h.take(plain), h.take(tls));
+        assert_eq!(sts_word(&p).as_deref(), Some("sts=port=6697,preload"));
+        assert_eq!(
+            sts_word(&t).as_deref(),
+            Some("sts=duration=2592000,preload")
+        );
+    }
+
+    #[test]
+    fn sts_is_not_offered_when_disabled_and_never_acked() {
+        let mut h = Harness::new();
+        let a = h.connect();
+        h.line(a, "CAP LS 302");
+        let out = h.take(a);
+        assert_eq!(sts_word(&out), None);
+        assert!(ls_reply(&out).contains(&"standard-replies".to_string()));
+        let mut h = Harness::with_config(sts_config(&[]));
+        let a = h.connect();
+        h.line(a, "CAP REQ :sts");
+        assert_eq!(h.take(a), [":pico.test CAP * NAK :sts"]);
+        // REQ is all or nothing: batch is not turned on either.
+        h.line(a, "CAP REQ :batch sts");
+        assert_eq!(h.take(a), [":pico.test CAP * NAK :batch sts"]);
+        assert_eq!(h.s.clients[a].caps & crate::proto::caps::BATCH, 0);
+        h.line(a, "CAP LIST");
+        assert_eq!(h.take(a), [":pico.test CAP * LIST :"]);
+    }
+
+    #[test]
+    fn an_sts_only_listener_only_redirects() {
+        let mut h = Harness::with_config(sts_config(&[6667]));
+        let a = h.connect();
+        h.line(a, "CAP LS 302");
+        assert_eq!(h.take(a), [":pico.test CAP * LS :sts=port=6697"]);
+        h.line(a, "CAP REQ :batch");
+        assert_eq!(h.take(a), [":pico.test CAP * NAK :batch"]);
+        h.line(a, "CAP END");
+        assert_eq!(
+            h.take(a),
+            ["ERROR :This server is only accessible over TLS. Please reconnect using TLS on port 6697."]
+        );
+        assert!(h.s.clients[a].dead && !h.s.clients[a].registered);
+        // Without CAP: refused once NICK and USER are both in.
+        let b = h.connect();
+        h.line(b, "NICK bob");
+        assert!(!h.s.clients[b].dead, "NICK alone is not registering");
+        h.line(b, "USER bob 0 * :Bob");
+        let out = h.take(b);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].starts_with("ERROR :This server is only accessible over TLS."));
+        assert!(h.s.clients[b].dead && !h.s.clients[b].registered);
+        assert!(h.s.find_nick("bob").is_none(), "the nick is free again");
+        // The TLS port registers as usual.
+        let t = connect_tls(&mut h);
+        h.line(t, "NICK tess");
+        h.line(t, "USER tess 0 * :Tess");
+        assert!(h.s.clients[t].registered);
+        assert_has(&h.take(t), " 001 tess ");
     }
 
     #[test]
