@@ -77,7 +77,15 @@ pub struct ServerConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenConfig {
+    /// The TCP address; for a unix-socket listener, 127.0.0.1 port 0 (its
+    /// clients count as this machine's).
     pub address: SocketAddr,
+    /// A unix domain socket at this path instead of TCP (the `address`
+    /// was a path).
+    pub unix: Option<PathBuf>,
+    /// Its clients come through Tor: they are shown as
+    /// `tor-network.onion`, never by address.
+    pub tor: bool,
     /// TLS certificate and key, resolved paths (transports issue).
     pub tls: Option<TlsFiles>,
     pub websocket: bool,

@@ -1365,3 +1365,22 @@ fn cloak_secret_file_errors() {
         "`cloaks.secret` must not be empty",
     );
 }
+
+#[test]
+fn unix_socket_and_tor_listeners() {
+    let c = load(&format!(
+        "{MIN}\n[[listen]]\naddress = \"./irc.sock\"\ntor = true\n\n[[listen]]\naddress = \"/run/x.sock\"\n"
+    ));
+    let unix: Vec<_> = c.listen.iter().filter_map(|l| l.unix.clone()).collect();
+    assert_eq!(unix.len(), 2);
+    assert!(unix[0].ends_with("irc.sock") && unix[0].is_absolute());
+    assert_eq!(unix[1], std::path::PathBuf::from("/run/x.sock"));
+    assert!(c.listen[1].tor && !c.listen[2].tor && !c.listen[0].tor);
+    assert_error(
+        &format!(
+            "{MIN}\n[[listen]]\naddress = \"./a.sock\"\n\n[[listen]]\naddress = \"./a.sock\"\n"
+        ),
+        "ircd.conf:12:11",
+        "listen path `./a.sock` repeats",
+    );
+}

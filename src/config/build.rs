@@ -284,9 +284,42 @@ fn listeners(ctx: &Ctx<'_>, raw: &RawListeners) -> Result<Vec<ListenConfig>, Con
     }
     let mut out: Vec<ListenConfig> = Vec::new();
     let mut seen: Vec<(SocketAddr, &Str)> = Vec::new();
+    let mut paths: Vec<PathBuf> = Vec::new();
     for l in raw.get_ref() {
         let l = l.get_ref();
-        let address = ctx.check(&l.address, values::listen_address(l.address.get_ref()))?;
+        let text = l.address.get_ref();
+        if text.starts_with('/') || text.starts_with("./") || text.starts_with("../") {
+            // A unix domain socket.
+            let path = ctx.path(&l.address, "address")?;
+            if paths.contains(&path) {
+                return Err(ctx.err(&l.address, format!("listen path `{text}` repeats")));
+            }
+            if l.sts_only.as_ref().is_some_and(|v| *v.get_ref()) {
+                return Err(ctx.err(
+                    &l.address,
+                    "a unix-socket listener cannot be `sts-only` (STS names a TCP port)",
+                ));
+            }
+            paths.push(path.clone());
+            let tls = match &l.tls {
+                None => None,
+                Some(t) => Some(TlsFiles {
+                    cert: ctx.path(&t.cert, "tls.cert")?,
+                    key: ctx.path(&t.key, "tls.key")?,
+                }),
+            };
+            out.push(ListenConfig {
+                address: SocketAddr::from(([127, 0, 0, 1], 0)),
+                unix: Some(path),
+                tor: l.tor.unwrap_or(false),
+                tls,
+                websocket: l.websocket.unwrap_or(false),
+                proxy: l.proxy.unwrap_or(false),
+                sts_only: false,
+            });
+            continue;
+        }
+        let address = ctx.check(&l.address, values::listen_address(text))?;
         for (other, other_at) in &seen {
             if let Some(why) = clash(address, *other) {
                 let (line, _) = super::source::line_column(ctx.src.text, other_at.span().start);
@@ -310,6 +343,8 @@ fn listeners(ctx: &Ctx<'_>, raw: &RawListeners) -> Result<Vec<ListenConfig>, Con
         };
         out.push(ListenConfig {
             address,
+            unix: None,
+            tor: l.tor.unwrap_or(false),
             tls,
             websocket: l.websocket.unwrap_or(false),
             proxy: l.proxy.unwrap_or(false),

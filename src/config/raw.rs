@@ -67,6 +67,7 @@ pub struct RawListen {
     pub websocket: Option<bool>,
     pub proxy: Option<bool>,
     pub sts_only: Option<Spanned<bool>>,
+    pub tor: Option<bool>,
 }
 
 #[derive(Deserialize)]

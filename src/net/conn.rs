@@ -7,15 +7,15 @@
 
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use rustls::ServerConnection;
 
+use super::stream::Stream;
 use super::wsconn::WsConn;
 use crate::limits::LINE_MAX;
 
 /// A connection in the loop's table (indexed like the state's clients).
 pub struct Conn {
-    pub stream: TcpStream,
+    pub stream: Stream,
     /// Read but not yet handled.
     pub rbuf: Vec<u8>,
     /// An over-long line is being dropped until its LF.
@@ -40,7 +40,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream) -> Conn {
+    pub fn new(stream: Stream) -> Conn {
         Conn {
             stream,
             rbuf: Vec::new(),

@@ -9,17 +9,82 @@
 
 use std::net::SocketAddr;
 
-use mio::net::TcpListener;
+use std::path::PathBuf;
+
+use mio::net::{TcpListener, UnixListener};
+
+use super::stream::Stream;
 
 use super::tls::Acceptor;
 use crate::config::ListenConfig;
 use crate::log_info;
 use crate::sys::activation::{self, Inherited};
 
+/// A listening socket: TCP, or a unix domain socket at a path.
+pub enum Socket {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+impl Socket {
+    /// A new client: its stream, and its address (a unix socket's clients
+    /// are this machine's: 127.0.0.1).
+    pub fn accept(&self) -> std::io::Result<(Stream, std::net::IpAddr)> {
+        match self {
+            Socket::Tcp(l) => l.accept().map(|(s, peer)| (Stream::Tcp(s), peer.ip())),
+            Socket::Unix(l, _) => l
+                .accept()
+                .map(|(s, _)| (Stream::Unix(s), std::net::Ipv4Addr::LOCALHOST.into())),
+        }
+    }
+}
+
+impl mio::event::Source for Socket {
+    fn register(
+        &mut self,
+        r: &mio::Registry,
+        t: mio::Token,
+        i: mio::Interest,
+    ) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(l) => l.register(r, t, i),
+            Socket::Unix(l, _) => l.register(r, t, i),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        r: &mio::Registry,
+        t: mio::Token,
+        i: mio::Interest,
+    ) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(l) => l.reregister(r, t, i),
+            Socket::Unix(l, _) => l.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &mio::Registry) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(l) => l.deregister(r),
+            Socket::Unix(l, _) => l.deregister(r),
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // The socket file goes with the listener.
+        if let Socket::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// A listening socket, the address it is bound to, and its TLS
 /// certificate when it has `tls`.
 pub struct Listener {
-    pub socket: TcpListener,
+    pub socket: Socket,
     pub addr: SocketAddr,
     /// The `[[listen]]` address it serves (`addr` is the bound one, which
     /// differs for port 0); a rehash finds its entry by it.
@@ -29,6 +94,8 @@ pub struct Listener {
     pub websocket: bool,
     /// Connections start with a PROXY protocol header.
     pub proxy: bool,
+    /// Its clients come through Tor (shown as `tor-network.onion`).
+    pub tor: bool,
 }
 
 /// Opens every listener: the passed ones, then binds what `listen` still
@@ -44,21 +111,34 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
             ),
             None => None,
         };
-        let found = take_matching(&mut passed, |s| s.addr == entry.address)
-            .or_else(|| take_matching(&mut passed, |s| s.addr.port() == entry.address.port()));
-        let mut listener = match found {
-            Some(s) => from_systemd(s),
-            None => {
+        let found = match entry.unix {
+            Some(_) => None,
+            None => take_matching(&mut passed, |s| s.addr == entry.address)
+                .or_else(|| take_matching(&mut passed, |s| s.addr.port() == entry.address.port())),
+        };
+        let mut listener = match (found, &entry.unix) {
+            (_, Some(path)) => Listener {
+                socket: bind_unix(path)?,
+                addr: entry.address,
+                configured: None,
+                tls: None,
+                websocket: false,
+                proxy: false,
+                tor: false,
+            },
+            (Some(s), None) => from_systemd(s),
+            (None, None) => {
                 let socket = TcpListener::bind(entry.address)
                     .map_err(|e| format!("listener {}: {e}", entry.address))?;
                 let addr = socket.local_addr().unwrap_or(entry.address);
                 Listener {
-                    socket,
+                    socket: Socket::Tcp(socket),
                     addr,
                     configured: None,
                     tls: None,
                     websocket: false,
                     proxy: false,
+                    tor: false,
                 }
             }
         };
@@ -66,6 +146,7 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
         listener.tls = tls;
         listener.websocket = entry.websocket;
         listener.proxy = entry.proxy;
+        listener.tor = entry.tor;
         listeners.push(listener);
     }
     for s in passed.into_iter().flatten() {
@@ -87,18 +168,37 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
         if l.proxy {
             what.push("PROXY protocol".to_string());
         }
+        if l.tor {
+            what.push("Tor".to_string());
+        }
+        let at = match &l.socket {
+            Socket::Unix(_, path) => path.display().to_string(),
+            Socket::Tcp(_) => l.addr.to_string(),
+        };
         if what.is_empty() {
-            log_info!("listeners", "now listening on {}", l.addr);
+            log_info!("listeners", "now listening on {at}");
         } else {
-            log_info!(
-                "listeners",
-                "now listening on {} ({})",
-                l.addr,
-                what.join(", ")
-            );
+            log_info!("listeners", "now listening on {at} ({})", what.join(", "));
         }
     }
     Ok(listeners)
+}
+
+/// Binds a unix domain socket at `path`, replacing a stale socket file
+/// (one left by a server that did not stop cleanly), never another file.
+fn bind_unix(path: &std::path::Path) -> Result<Socket, String> {
+    use std::os::unix::fs::FileTypeExt;
+    let err = |e: &dyn std::fmt::Display| format!("listener {}: {e}", path.display());
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(err(
+                &"the path exists and is not a socket; not replacing it",
+            ));
+        }
+        std::fs::remove_file(path).map_err(|e| err(&e))?;
+    }
+    let socket = UnixListener::bind(path).map_err(|e| err(&e))?;
+    Ok(Socket::Unix(socket, path.to_path_buf()))
 }
 
 /// Takes the first passed socket that `pred` accepts.
@@ -120,11 +220,12 @@ fn from_systemd(s: Inherited) -> Listener {
         s.fd
     );
     Listener {
-        socket: TcpListener::from_std(s.listener),
+        socket: Socket::Tcp(TcpListener::from_std(s.listener)),
         addr: s.addr,
         configured: None,
         tls: None,
         websocket: false,
         proxy: false,
+        tor: false,
     }
 }

@@ -1,6 +1,6 @@
 //! The only code that touches sockets, mio and the OS clock: the event
 //! loop (`server`), the listening sockets (`listeners`), connections
-//! (`conn`), per-IP admission (`admission`), TLS (`tls`), the PROXY
+//! (`conn`) and their sockets (`stream`: TCP or unix), per-IP admission (`admission`), TLS (`tls`), the PROXY
 //! protocol header (`proxy`, sans-I/O), the WebSocket transport
 //! (`websocket`, the sans-I/O codec; `wsconn`, one connection's layer),
 //! the built-in web page (`webpage`) and the worker thread for blocking
@@ -16,6 +16,7 @@ pub mod conn;
 pub mod listeners;
 pub mod proxy;
 pub mod server;
+pub mod stream;
 pub mod tls;
 pub mod webpage;
 pub mod websocket;

@@ -26,6 +26,7 @@ use super::admission::{Admission, Refusal};
 use super::conn::{self, Conn};
 use super::listeners::{self, Listener};
 use super::proxy;
+use super::stream::Stream;
 use super::tls::{self, Acceptor};
 use super::webpage;
 use super::websocket::WsPolicy;
@@ -287,7 +288,7 @@ impl Server {
             let Some(l) = self.listeners.get(index) else {
                 return;
             };
-            let (mut stream, peer) = match l.socket.accept() {
+            let (mut stream, peer_ip) = match l.socket.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -300,7 +301,7 @@ impl Server {
                     return;
                 }
             };
-            let ip = canonical_ip(peer.ip());
+            let ip = canonical_ip(peer_ip);
             let local_port = l.addr.port();
             if l.proxy && !proxy::is_trusted(ip, &self.state.config.server.trusted_proxies) {
                 log_info!(
@@ -311,7 +312,7 @@ impl Server {
                 let _ = stream.shutdown(Shutdown::Both);
                 continue;
             }
-            let (websocket, proxied) = (l.websocket, l.proxy);
+            let (websocket, proxied, tor) = (l.websocket, l.proxy, l.tor);
             let tls = match l.tls.as_ref().map(Acceptor::connection) {
                 None => None,
                 Some(Ok(session)) => Some(Box::new(session)),
@@ -330,8 +331,11 @@ impl Server {
                 }
                 continue;
             }
-            let _ = stream.set_nodelay(true);
+            stream.set_nodelay();
             let id = self.state.add_client(ip, local_port, tls.is_some(), now);
+            if tor {
+                self.state.mark_tor(id);
+            }
             if let Err(e) = self.poll.registry().register(
                 &mut stream,
                 Token(CLIENT_BASE + id),
@@ -1168,7 +1172,7 @@ enum Progress {
 }
 
 /// Writes `out` to a plain socket, vectored.
-fn write_plain(stream: &mut mio::net::TcpStream, mut out: Out<'_>) -> Progress {
+fn write_plain(stream: &mut Stream, mut out: Out<'_>) -> Progress {
     while !out.is_empty() {
         let written = {
             let mut slices = [IoSlice::new(&[]); IOV_MAX];
@@ -1188,11 +1192,7 @@ fn write_plain(stream: &mut mio::net::TcpStream, mut out: Out<'_>) -> Progress {
 
 /// Moves `out` into the TLS session and its records into the socket,
 /// until both are empty or the socket is full.
-fn write_tls(
-    tls: &mut ServerConnection,
-    stream: &mut mio::net::TcpStream,
-    mut out: Out<'_>,
-) -> Progress {
+fn write_tls(tls: &mut ServerConnection, stream: &mut Stream, mut out: Out<'_>) -> Progress {
     loop {
         while !out.is_empty() {
             let mut slices = [IoSlice::new(&[]); IOV_MAX];
@@ -1220,7 +1220,7 @@ fn write_tls(
 }
 
 /// Says why, then drops a refused connection.
-fn refuse(stream: &mut mio::net::TcpStream, why: Refusal) {
+fn refuse(stream: &mut Stream, why: Refusal) {
     let _ = stream.write_all(format!("ERROR :{}\r\n", why.text()).as_bytes());
     let _ = stream.shutdown(Shutdown::Both);
 }

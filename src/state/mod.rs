@@ -159,6 +159,9 @@ pub struct State {
     msg_seq: u64,
 }
 
+/// The host Tor clients are shown with (Ergo's `tor-listeners.vhost`).
+pub const TOR_HOST: &str = "tor-network.onion";
+
 impl State {
     /// A state for `config` at `now` (monotonic; the epoch of every
     /// stored `Stamp`) and `now_ms` (UNIX milliseconds).
@@ -251,6 +254,14 @@ impl State {
         if let Some(c) = self.clients.get_mut(id) {
             c.ip = ip;
             c.id.set_host(&host);
+        }
+    }
+
+    /// The client came through a Tor listener: shown as
+    /// `tor-network.onion` (as Ergo), never by its (local) address.
+    pub fn mark_tor(&mut self, id: ClientId) {
+        if let Some(c) = self.clients.get_mut(id) {
+            c.id.set_host(TOR_HOST);
         }
     }
 
