@@ -8,14 +8,12 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use util::{base_config, Client, TestServer, WAIT};
+use util::tls::PyTls;
+use util::{base_config, Client, TestServer};
 
 /// Three distinct ports nothing listens on right now (the server binds
 /// them next): all held open until all are known.
@@ -93,7 +91,7 @@ impl StsServer {
     }
 
     fn tls(&self) -> PyTls {
-        PyTls::connect(self.ports.tls)
+        PyTls::connect(at(self.ports.tls), &[])
     }
 
     fn redirect(&self) -> Client {
@@ -122,91 +120,6 @@ fn config(p: &Ports, cert: &Path, key: &Path, sts: &str) -> String {
 /// `[sts]` on, sending clients to `tls`.
 fn sts_on(tls: u16, extra: &str) -> String {
     format!("\n[sts]\nenabled = true\nport = {tls}\n{extra}")
-}
-
-/// `tests/py/tls_client.py`: a TLS client driven line by line.
-struct PyTls {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    rx: Receiver<String>,
-}
-
-impl PyTls {
-    fn connect(port: u16) -> PyTls {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/tls_client.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let info = rx.recv_timeout(WAIT).expect("the client's first line");
-        assert!(info.starts_with("TLS "), "{info}");
-        PyTls {
-            stdin: child.stdin.take(),
-            child,
-            rx,
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("open");
-        writeln!(stdin, "{line}").expect("to python");
-        stdin.flush().expect("flush");
-    }
-
-    /// Reads server lines until one contains `needle`; returns them all.
-    fn expect(&mut self, needle: &str) -> Vec<String> {
-        let deadline = Instant::now() + WAIT;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(l) => {
-                    let l = l.strip_prefix("<< ").map(str::to_string).unwrap_or(l);
-                    let hit = l.contains(needle);
-                    seen.push(l);
-                    if hit {
-                        return seen;
-                    }
-                }
-                Err(_) => panic!("no line with {needle:?}; got:\n{}", seen.join("\n")),
-            }
-        }
-    }
-
-    /// A PING/PONG round trip; the lines that came before the PONG.
-    fn sync(&mut self, token: &str) -> Vec<String> {
-        self.send(&format!("PING {token}"));
-        self.expect(&format!("PONG pico.test :{token}"))
-    }
-}
-
-impl Drop for PyTls {
-    fn drop(&mut self) {
-        self.stdin = None;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The words of the `CAP LS` reply among `lines` (one or several lines).

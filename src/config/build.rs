@@ -301,13 +301,7 @@ fn listeners(ctx: &Ctx<'_>, raw: &RawListeners) -> Result<Vec<ListenConfig>, Con
                 ));
             }
             paths.push(path.clone());
-            let tls = match &l.tls {
-                None => None,
-                Some(t) => Some(TlsFiles {
-                    cert: ctx.path(&t.cert, "tls.cert")?,
-                    key: ctx.path(&t.key, "tls.key")?,
-                }),
-            };
+            let tls = tls_files(ctx, &l.tls)?;
             out.push(ListenConfig {
                 address: SocketAddr::from(([127, 0, 0, 1], 0)),
                 unix: Some(path),
@@ -334,13 +328,7 @@ fn listeners(ctx: &Ctx<'_>, raw: &RawListeners) -> Result<Vec<ListenConfig>, Con
             }
         }
         seen.push((address, &l.address));
-        let tls = match &l.tls {
-            None => None,
-            Some(t) => Some(TlsFiles {
-                cert: ctx.path(&t.cert, "tls.cert")?,
-                key: ctx.path(&t.key, "tls.key")?,
-            }),
-        };
+        let tls = tls_files(ctx, &l.tls)?;
         out.push(ListenConfig {
             address,
             unix: None,
@@ -352,6 +340,15 @@ fn listeners(ctx: &Ctx<'_>, raw: &RawListeners) -> Result<Vec<ListenConfig>, Con
         });
     }
     Ok(out)
+}
+
+/// A listener's `tls = { cert, key }`, paths resolved.
+fn tls_files(ctx: &Ctx<'_>, raw: &Option<raw::RawTls>) -> Result<Option<TlsFiles>, ConfigError> {
+    let Some(t) = raw else { return Ok(None) };
+    Ok(Some(TlsFiles {
+        cert: ctx.path(&t.cert, "tls.cert")?,
+        key: ctx.path(&t.key, "tls.key")?,
+    }))
 }
 
 /// Would two listeners fight over one port? Port 0 (any free port) never does.

@@ -4,7 +4,8 @@
 //!
 //! Submodules: `qemu` (the ARM builds under qemu-user, and their memory),
 //! `fleet` (many clients from many loopback addresses), `elf` (is a binary
-//! static and stripped), `tags` (IRCv3: capabilities and message tags).
+//! static and stripped), `tags` (IRCv3: capabilities and message tags), `tls` (certificates and
+//! a real TLS client).
 
 #![allow(dead_code)]
 
@@ -12,6 +13,7 @@ pub mod elf;
 pub mod fleet;
 pub mod qemu;
 pub mod tags;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
