@@ -39,13 +39,18 @@ fn artefacts() -> PathBuf {
 
 /// A server with a plaintext listener (`srv.addr`) and a WebSocket one.
 fn start() -> (TestServer, SocketAddr) {
+    start_with("")
+}
+
+/// The same, `listen_keys` added to the WebSocket listener.
+fn start_with(listen_keys: &str) -> (TestServer, SocketAddr) {
     let conf = format!(
-        "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\nwebsocket = true\n",
+        "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\nwebsocket = true\n{listen_keys}",
         util::base_config()
     );
     let srv = TestServer::with_config(&conf);
     let line = srv.expect_new_log("now listening on ");
-    assert!(line.ends_with("(WebSocket)"), "{line}");
+    assert!(line.contains("WebSocket"), "{line}");
     let ws = line
         .split("now listening on ")
         .nth(1)
@@ -112,6 +117,18 @@ impl Browser {
     /// Opens `url` as `nick` to join `channel`. Fails (does not skip)
     /// when Chromium, node or playwright-core is missing.
     fn start(url: &str, nick: &str, channel: &str, shot: &Path, stderr: PathBuf) -> Browser {
+        Browser::start_with(url, nick, channel, shot, stderr, &[])
+    }
+
+    /// `start` with more webchat_test.js arguments.
+    fn start_with(
+        url: &str,
+        nick: &str,
+        channel: &str,
+        shot: &Path,
+        stderr: PathBuf,
+        args: &[&str],
+    ) -> Browser {
         assert!(
             Path::new(CHROMIUM).is_file(),
             "{CHROMIUM} is missing: install the apt package `chromium` \
@@ -138,6 +155,7 @@ impl Browser {
             .args(["--chromium", CHROMIUM])
             // Its own bound, past every expectation's; Drop is the last.
             .args(["--timeout", "90"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -476,4 +494,51 @@ fn the_page_in_chromium_joins_and_chats_with_a_tcp_client() {
         }
     }
     assert_eq!(served, 1);
+}
+
+/// On a TLS WebSocket listener the page is `https://` and connects back
+/// with `wss://` (the test's self-signed certificate is accepted).
+#[test]
+fn the_page_over_tls_connects_with_wss() {
+    let certs = util::temp_dir("webchat", "certs");
+    let made = rcgen::generate_simple_self_signed(vec!["pico.test".into()]).expect("rcgen");
+    let (cert, key) = (certs.join("c.pem"), certs.join("k.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (srv, ws) = start_with(&format!(
+        "tls = {{ cert = \"{}\", key = \"{}\" }}\n",
+        cert.display(),
+        key.display()
+    ));
+    let mut tcp = srv.client("tcp");
+    tcp.send("JOIN #tls");
+    tcp.expect(" 366 tcp #tls ");
+
+    let shot = artefacts().join("webchat-tls.png");
+    let _ = std::fs::remove_file(&shot);
+    let url = format!("https://{ws}/");
+    let stderr = srv.dir.join("webchat-tls.stderr");
+    let args = ["--insecure", "yes"];
+    let mut web = Browser::start_with(&url, "secure", "#tls", &shot, stderr, &args);
+    assert_eq!(web.nth("page", 0)["status"].as_u64(), Some(200));
+    let joined = web.nth("joined", 0);
+    assert_eq!(strings(&joined["members"]), ["@tcp", "secure"]);
+    tcp.expect_line(":secure!");
+    web.command("say hello over tls");
+    let said = tcp.expect_line(" PRIVMSG #tls ");
+    assert!(
+        said.starts_with(":secure!") && said.ends_with(" :hello over tls"),
+        "{said}"
+    );
+    tcp.send("PRIVMSG #tls :and back");
+    web.ask("wait_text <tcp> and back", "shown");
+    web.ask("screenshot", "screenshot");
+    assert_png(&shot);
+    web.command("quit done");
+    tcp.expect_line(" QUIT :Quit: done");
+    assert!(web.finish().success(), "{}", web.log());
+    let sockets = web.all("websocket");
+    assert_eq!(sockets.len(), 1, "{}", web.log());
+    assert_eq!(text(sockets[0], "url"), format!("wss://{ws}/"));
+    assert_eq!(web.all("request").len(), 1, "{}", web.log());
 }

@@ -24,6 +24,9 @@
 //
 // Usage: node webchat_test.js --url URL --nick N --channel C
 //          --screenshot PATH [--chromium /usr/bin/chromium] [--timeout S]
+//          [--insecure yes]
+// --insecure yes accepts any certificate (a test's self-signed one), for
+// https:// pages and their wss:// connections.
 //
 // Events printed (always with "event"):
 //   start      {playwright, browser}: versions
@@ -53,7 +56,7 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-    const opts = { url: '', nick: '', channel: '', screenshot: '', chromium: '/usr/bin/chromium', timeout: 60 };
+    const opts = { url: '', nick: '', channel: '', screenshot: '', chromium: '/usr/bin/chromium', timeout: 60, insecure: false };
     for (let i = 0; i < argv.length; i += 2) {
         const key = argv[i];
         const value = argv[i + 1];
@@ -67,6 +70,7 @@ function parseArgs(argv) {
         case '--screenshot': opts.screenshot = value; break;
         case '--chromium': opts.chromium = value; break;
         case '--timeout': opts.timeout = Number(value); break;
+        case '--insecure': opts.insecure = value === 'yes'; break;
         default: fail(`unknown argument ${key}`);
         }
     }
@@ -217,7 +221,11 @@ async function main() {
     const browser = await chromium.launch({ executablePath: opts.chromium, headless: true, args });
     emit('browser', { version: browser.version() });
     // UTC: the page's HH:MM stamps can be compared with `time` tags.
-    const context = await browser.newContext({ viewport: { width: 900, height: 560 }, timezoneId: 'UTC' });
+    const context = await browser.newContext({
+        viewport: { width: 900, height: 560 },
+        timezoneId: 'UTC',
+        ignoreHTTPSErrors: opts.insecure,
+    });
     context.on('request', (r) => emit('request', { url: r.url(), method: r.method(), type: r.resourceType() }));
     const page = await context.newPage();
     page.on('websocket', (ws) => {
