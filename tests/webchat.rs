@@ -337,6 +337,7 @@ fn the_page_in_chromium_joins_and_chats_with_a_tcp_client() {
     assert_eq!(strings(&joined["members"]), ["@tcp", "webber"]);
     let (_, join) = split_tags(&tcp.expect_line(" JOIN #webchat"));
     assert!(join.starts_with(":webber!"), "{join}");
+    web.nth("sent", 5);
     let sent: Vec<String> = web
         .all("sent")
         .iter()
