@@ -510,6 +510,9 @@ impl Server {
                 if let Some(ip) = ip {
                     log_info!("websocket", "{ip}: {why}; closing");
                 }
+                // Lines that came before the close frame (a QUIT with its
+                // reason) are handled first, as at the end of a TCP stream.
+                self.handle_lines(id, now);
                 self.state.quit(id, "Connection closed");
             }
         }
