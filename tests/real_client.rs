@@ -14,13 +14,13 @@ mod util;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_yaml_ng::Value;
+use util::node::{self, text, NodeScript};
 use util::tags::{capped, split_tags};
 use util::{TestServer, WAIT};
 
@@ -462,153 +462,61 @@ const IRCFW_OPTIONAL: &[(&str, &str)] = &[
     ("chghost", "chghost"),
 ];
 
-/// `tests/js`: the driver script and, after `npm ci`, its node_modules.
-fn js_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("js")
-}
-
-/// irc-framework in a `node` process running `tests/js/ircfw_client.js`:
-/// commands go to its stdin, and each line of its stdout is one JSON event
-/// (read with the YAML parser the tests already have: JSON is YAML).
-struct IrcFramework {
-    child: KillOnDrop,
-    stdin: Option<ChildStdin>,
-    events: Receiver<String>,
-    /// Every event so far, in order, as parsed and as printed.
-    seen: Vec<(Value, String)>,
-    stderr: PathBuf,
-}
+/// irc-framework in a `node` process running `tests/js/ircfw_client.js`
+/// (see `util::node`).
+struct IrcFramework(NodeScript);
 
 impl IrcFramework {
     /// Starts it against `srv` as `nick`, to join `channel`; `args` are
     /// more ircfw_client.js options. Fails (does not skip) when node or
     /// the npm packages are missing.
     fn start(srv: &TestServer, nick: &str, channel: &str, args: &[String]) -> IrcFramework {
-        assert!(
-            on_path("node"),
-            "`node` is not on PATH: install Node.js (20 or later) with npm, then run \
-             scripts/test, which installs irc-framework into tests/js"
-        );
-        let js = js_dir();
-        assert!(
-            js.join("node_modules/irc-framework/package.json").is_file(),
-            "irc-framework is not installed in {}: run scripts/test, which runs \
-             `npm ci --prefix tests/js` (Node.js and npm needed)",
-            js.display()
-        );
+        node::require("irc-framework");
+        let mut all: Vec<String> = [
+            "--host",
+            &srv.addr.ip().to_string(),
+            "--port",
+            &srv.addr.port().to_string(),
+            "--nick",
+            nick,
+            "--channel",
+            channel,
+            // Its own bound, past every expectation's; drop kills it last.
+            "--timeout",
+            "60",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend_from_slice(args);
         let stderr = srv.dir.join(format!("ircfw-{nick}.stderr"));
-        let mut child = Command::new("node")
-            .arg(js.join("ircfw_client.js"))
-            .args(["--host", &srv.addr.ip().to_string()])
-            .args(["--port", &srv.addr.port().to_string()])
-            .args(["--nick", nick, "--channel", channel])
-            // Its own bound, past every expectation's; KillOnDrop is the last.
-            .args(["--timeout", "60"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("stdout");
-        let stdin = child.stdin.take();
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        IrcFramework {
-            child: KillOnDrop(child),
-            stdin,
-            events,
-            seen: Vec::new(),
-            stderr,
-        }
+        IrcFramework(NodeScript::start("ircfw_client.js", &all, stderr))
     }
 
     /// One command line (`say TEXT`, `quit TEXT`).
     fn command(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").expect("write to ircfw_client.js");
-        stdin.flush().expect("flush");
+        self.0.command(line);
     }
 
-    /// Takes in one event line; false once stdout is closed.
-    fn read_one(&mut self, timeout: Duration) -> bool {
-        match self.events.recv_timeout(timeout) {
-            Ok(line) => {
-                let value = serde_yaml_ng::from_str::<Value>(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}\n{}", self.log()));
-                self.seen.push((value, line));
-                true
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => true,
-            Err(mpsc::RecvTimeoutError::Disconnected) => false,
-        }
-    }
-
-    /// The first event named `name` satisfying `ok`, among those seen so
-    /// far and those to come within `WAIT`.
+    /// The first event named `name` satisfying `ok`, within `WAIT`.
     fn wait_for(&mut self, name: &str, ok: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + WAIT;
-        let mut from = 0;
-        loop {
-            if let Some((v, _)) = self.seen[from..]
-                .iter()
-                .find(|(v, _)| text(v, "event") == name && ok(v))
-            {
-                return v.clone();
-            }
-            from = self.seen.len();
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero() && self.read_one(left.min(Duration::from_millis(200))),
-                "irc-framework never reported a matching {name:?}\n{}",
-                self.log()
-            );
-        }
+        self.0.wait_for(name, ok, WAIT, None)
     }
 
     /// The events named `name` seen so far.
     fn all(&self, name: &str) -> Vec<&Value> {
-        self.seen
-            .iter()
-            .map(|(v, _)| v)
-            .filter(|v| text(v, "event") == name)
-            .collect()
+        self.0.all(name)
     }
 
     /// Waits for the process to exit and reads every event it printed.
     fn finish(&mut self) -> std::process::ExitStatus {
-        self.stdin = None;
-        let status = self.child.wait_exit();
-        let deadline = Instant::now() + WAIT;
-        while self.read_one(Duration::from_millis(100)) {
-            assert!(Instant::now() < deadline, "stdout never closed");
-        }
-        status
+        self.0.finish(WAIT)
     }
 
-    /// Everything it printed (events, then stderr), for failure messages.
+    /// Everything it printed, for failure messages.
     fn log(&self) -> String {
-        let events: Vec<&str> = self.seen.iter().map(|(_, l)| l.as_str()).collect();
-        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        format!(
-            "irc-framework events:\n{}\nits stderr:\n{stderr}",
-            events.join("\n")
-        )
+        self.0.log()
     }
-}
-
-/// A string field of an event (`""` when absent).
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_default()
 }
 
 /// A list-of-strings field, sorted.

@@ -11,15 +11,14 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use picoircd::net::webpage;
 use serde_yaml_ng::Value;
+use util::node::{self, text, NodeScript};
 use util::tags::{assert_time, capped, split_tags, tag};
 use util::{TestServer, WAIT};
 
@@ -94,24 +93,9 @@ fn the_page_is_served_whole_with_its_policy() {
     }
 }
 
-/// Is `bin` on PATH?
-fn on_path(bin: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
-        .unwrap_or(false)
-}
-
-/// `tests/js/webchat_test.js` in `node`: commands go to its stdin, each
-/// line of its stdout is one JSON event (read with the YAML parser the
-/// tests already have: JSON is YAML). Killed when dropped.
-struct Browser {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    events: Receiver<String>,
-    /// Every event so far, in order, as parsed and as printed.
-    seen: Vec<(Value, String)>,
-    stderr: PathBuf,
-}
+/// `tests/js/webchat_test.js` in `node` (see `util::node`), driving a
+/// headless Chromium. Killed when dropped (node's exit closes Chromium).
+struct Browser(NodeScript);
 
 impl Browser {
     /// Opens `url` as `nick` to join `channel`. Fails (does not skip)
@@ -134,72 +118,33 @@ impl Browser {
             "{CHROMIUM} is missing: install the apt package `chromium` \
              (scripts/test does this when run as root)"
         );
-        assert!(
-            on_path("node"),
-            "`node` is not on PATH: install Node.js (20 or later) with npm, then run \
-             scripts/test, which installs playwright-core into tests/js"
-        );
-        let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-        assert!(
-            js.join("node_modules/playwright-core/package.json")
-                .is_file(),
-            "playwright-core is not installed in {}: run scripts/test, which runs \
-             `npm ci --prefix tests/js` (Node.js and npm needed)",
-            js.display()
-        );
-        let mut child = Command::new("node")
-            .arg(js.join("webchat_test.js"))
-            .args(["--url", url, "--nick", nick, "--channel", channel])
-            .arg("--screenshot")
-            .arg(shot)
-            .args(["--chromium", CHROMIUM])
-            // Its own bound, past every expectation's; Drop is the last.
-            .args(["--timeout", "90"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("stdout");
-        let stdin = child.stdin.take();
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Browser {
-            child,
-            stdin,
-            events,
-            seen: Vec::new(),
-            stderr,
-        }
+        node::require("playwright-core");
+        let shot = shot.display().to_string();
+        let all: Vec<String> = [
+            "--url",
+            url,
+            "--nick",
+            nick,
+            "--channel",
+            channel,
+            "--screenshot",
+            &shot,
+            "--chromium",
+            CHROMIUM,
+            // Its own bound, past every expectation's; drop kills it last.
+            "--timeout",
+            "90",
+        ]
+        .iter()
+        .chain(args)
+        .map(|s| s.to_string())
+        .collect();
+        Browser(NodeScript::start("webchat_test.js", &all, stderr))
     }
 
     /// One command line (see webchat_test.js).
     fn command(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").expect("write to webchat_test.js");
-        stdin.flush().expect("flush");
-    }
-
-    /// Takes in one event line; false once stdout is closed.
-    fn read_one(&mut self, timeout: Duration) -> bool {
-        match self.events.recv_timeout(timeout) {
-            Ok(line) => {
-                let value = serde_yaml_ng::from_str::<Value>(&line)
-                    .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}\n{}", self.log()));
-                self.seen.push((value, line));
-                true
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => true,
-            Err(mpsc::RecvTimeoutError::Disconnected) => false,
-        }
+        self.0.command(line);
     }
 
     /// The `n`th (from 0) event named `name`, among those seen so far and
@@ -208,15 +153,20 @@ impl Browser {
     fn nth(&mut self, name: &str, n: usize) -> Value {
         let deadline = Instant::now() + WAIT * 2;
         loop {
-            if let Some((e, _)) = self.seen.iter().find(|(v, _)| text(v, "event") == "error") {
+            if let Some((e, _)) = self
+                .0
+                .seen
+                .iter()
+                .find(|(v, _)| text(v, "event") == "error")
+            {
                 panic!("webchat_test.js failed: {e:?}\n{}", self.log());
             }
-            if let Some(v) = self.all(name).get(n) {
+            if let Some(v) = self.0.all(name).get(n) {
                 return (*v).clone();
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(
-                !left.is_zero() && self.read_one(left.min(Duration::from_millis(200))),
+                !left.is_zero() && self.0.read_one(left.min(Duration::from_millis(200))),
                 "the browser never reported {name:?} #{n}\n{}",
                 self.log()
             );
@@ -225,11 +175,7 @@ impl Browser {
 
     /// The events named `name` seen so far.
     fn all(&self, name: &str) -> Vec<&Value> {
-        self.seen
-            .iter()
-            .map(|(v, _)| v)
-            .filter(|v| text(v, "event") == name)
-            .collect()
+        self.0.all(name)
     }
 
     /// Runs `command`, which reports one `name` event, and returns it.
@@ -241,47 +187,13 @@ impl Browser {
 
     /// Waits for the process to exit and reads every event it printed.
     fn finish(&mut self) -> std::process::ExitStatus {
-        self.stdin = None;
-        let deadline = Instant::now() + WAIT * 2;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node did not exit\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        while self.read_one(Duration::from_millis(100)) {
-            assert!(Instant::now() < deadline, "stdout never closed");
-        }
-        status
+        self.0.finish(WAIT * 2)
     }
 
-    /// Everything it printed (events, then stderr), for failure messages.
+    /// Everything it printed, for failure messages.
     fn log(&self) -> String {
-        let events: Vec<&str> = self.seen.iter().map(|(_, l)| l.as_str()).collect();
-        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        format!(
-            "webchat_test.js events:\n{}\nits stderr:\n{stderr}",
-            events.join("\n")
-        )
+        self.0.log()
     }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // Node's own exit closes Chromium; a kill leaves it to the pipe.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A string field of an event (`""` when absent).
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
 }
 
 fn strings(v: &Value) -> Vec<String> {

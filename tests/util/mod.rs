@@ -3,7 +3,8 @@
 //! sockets. Every wait is bounded.
 //!
 //! Submodules: `qemu` (the ARM builds under qemu-user, and their memory),
-//! `fleet` (many clients from many loopback addresses), `elf` (is a binary
+//! `fleet` (many clients from many loopback addresses), `node` (the
+//! Node.js test drivers in tests/js), `elf` (is a binary
 //! static and stripped), `tags` (IRCv3: capabilities and message tags), `tls` (certificates and
 //! a real TLS client).
 
@@ -11,6 +12,7 @@
 
 pub mod elf;
 pub mod fleet;
+pub mod node;
 pub mod qemu;
 pub mod tags;
 pub mod tls;
