@@ -10,7 +10,6 @@ mod util;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use util::tls::{pair, PyTls};
@@ -270,15 +269,6 @@ fn a_bad_certificate_stops_the_start_with_the_file_named() {
         cert.display(),
         dir.join("missing.key").display()
     );
-    let path = dir.join("ircd.conf");
-    std::fs::write(&path, conf).expect("config");
-    std::fs::write(dir.join("ircd.motd"), "hi\n").expect("motd");
-    let out = Command::new(env!("CARGO_BIN_EXE_picoircd"))
-        .args(["run", "--conf"])
-        .arg(&path)
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = util::run_must_fail(&dir, &conf);
     assert!(err.contains("missing.crt"), "{err}");
 }

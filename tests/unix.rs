@@ -99,16 +99,7 @@ fn a_stale_socket_file_is_replaced_and_another_file_is_not() {
         base_config(),
         file.display()
     );
-    let path = dir.join("ircd.conf");
-    std::fs::write(&path, conf).unwrap();
-    std::fs::write(dir.join("ircd.motd"), "hi\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoircd"))
-        .args(["run", "--conf"])
-        .arg(&path)
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = util::run_must_fail(&dir, &conf);
     assert!(err.contains("is not a socket"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
 }

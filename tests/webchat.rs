@@ -11,8 +11,7 @@
 
 mod util;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use picoircd::net::webpage;
 use serde_yaml_ng::Value;
 use util::node::{self, text, NodeScript};
 use util::tags::{assert_time, capped, split_tags, tag};
-use util::{TestServer, WAIT};
+use util::{http, TestServer, WAIT};
 
 /// Debian's Chromium (the `chromium` apt package).
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -57,17 +56,6 @@ fn start_with(listen_keys: &str) -> (TestServer, SocketAddr) {
         .and_then(|a| a.parse().ok())
         .expect("address");
     (srv, ws)
-}
-
-/// Sends `request` on a fresh connection and reads until the server
-/// closes it.
-fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("the server closes");
-    String::from_utf8(out).expect("UTF-8")
 }
 
 /// The page as a plain HTTP client gets it: 200, HTML, its security

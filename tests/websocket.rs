@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_yaml_ng::Value;
-use util::{base_config, TestServer, WAIT};
+use util::{base_config, http, TestServer, WAIT};
 
 /// A server with a `ws://` listener (first), a plaintext one and a
 /// `wss://` one; `extra` is appended to the config.
@@ -163,17 +163,6 @@ fn origins_outside_the_allow_list_get_403() {
         line.contains("websocket") && line.contains("127.0.0.1"),
         "{line}"
     );
-}
-
-/// Sends `request` on a fresh connection and reads until the server
-/// closes it.
-fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("the server closes");
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";

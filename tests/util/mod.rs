@@ -495,3 +495,29 @@ pub fn join(c: &mut Client, chan: &str) -> Vec<String> {
     c.send(&format!("JOIN {chan}"));
     c.expect(&format!(" 366 {} {chan} ", c.nick))
 }
+
+/// Runs `picoircd run` on `conf` (written to `dir/ircd.conf`, with a
+/// MOTD) where the start must fail; returns its stderr.
+pub fn run_must_fail(dir: &std::path::Path, conf: &str) -> String {
+    let path = dir.join("ircd.conf");
+    std::fs::write(&path, conf).expect("config");
+    std::fs::write(dir.join("ircd.motd"), "hi\n").expect("motd");
+    let out = Command::new(env!("CARGO_BIN_EXE_picoircd"))
+        .args(["run", "--conf"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the server started: {out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Sends `request` on a fresh connection and reads until the server
+/// closes it (HTTP on a WebSocket listener).
+pub fn http(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    s.write_all(request.as_bytes()).expect("send");
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("the server closes");
+    String::from_utf8_lossy(&out).into_owned()
+}
