@@ -81,6 +81,17 @@ impl Drop for Socket {
     }
 }
 
+impl Listener {
+    /// Where it listens, as people write it: `127.0.0.1:6667`, or the
+    /// unix socket's path.
+    pub fn shown(&self) -> String {
+        match &self.socket {
+            Socket::Unix(_, path) => path.display().to_string(),
+            Socket::Tcp(_) => self.addr.to_string(),
+        }
+    }
+}
+
 /// A listening socket, the address it is bound to, and its TLS
 /// certificate when it has `tls`.
 pub struct Listener {
@@ -171,10 +182,7 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
         if l.tor {
             what.push("Tor".to_string());
         }
-        let at = match &l.socket {
-            Socket::Unix(_, path) => path.display().to_string(),
-            Socket::Tcp(_) => l.addr.to_string(),
-        };
+        let at = l.shown();
         if what.is_empty() {
             log_info!("listeners", "now listening on {at}");
         } else {

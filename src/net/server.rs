@@ -147,9 +147,14 @@ impl Server {
         })
     }
 
-    /// The addresses actually bound (useful with port 0).
+    /// The TCP addresses actually bound (useful with port 0); unix-socket
+    /// listeners have none.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().map(|l| l.addr).collect()
+        self.listeners
+            .iter()
+            .filter(|l| matches!(l.socket, listeners::Socket::Tcp(_)))
+            .map(|l| l.addr)
+            .collect()
     }
 
     /// Runs until SIGTERM/SIGINT; returns after every client got its ERROR.
@@ -804,7 +809,7 @@ impl Server {
     /// `READY=1`, with a status line `systemctl status` shows.
     fn notify_ready(&self) {
         if self.notifier.is_some() {
-            let addrs: Vec<String> = self.listeners.iter().map(|l| l.addr.to_string()).collect();
+            let addrs: Vec<String> = self.listeners.iter().map(Listener::shown).collect();
             self.notify(&format!(
                 "READY=1\nSTATUS=Listening on {}",
                 if addrs.is_empty() {
