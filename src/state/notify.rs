@@ -39,11 +39,18 @@ impl State {
         trailing: Option<&'a str>,
     ) -> Event<'a> {
         let mut ev = self.event(Some(source), command, middle, trailing);
+        self.tag_sender(from, &mut ev);
+        ev
+    }
+
+    /// Sets the tags an event takes from its sender: `account` (for
+    /// `account-tag`) and `bot` (user mode +B). `user_event` does it; events
+    /// built by hand (a multiline batch's lines) call it themselves.
+    pub fn tag_sender(&self, from: ClientId, ev: &mut Event) {
         if let Some(c) = self.clients.get(from) {
             ev.account = c.account().map(Box::from);
             ev.bot = c.modes.has(UserModes::BOT);
         }
-        ev
     }
 
     /// Sends `ev`, a change to client `id`, to every peer sharing a

@@ -15,7 +15,6 @@ use crate::proto::caps;
 use crate::proto::numeric::*;
 use crate::proto::Message;
 use crate::state::channel::{flag, prefix};
-use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::event::{is_client_tag, Event};
 use crate::state::handlers::multiline;
@@ -227,14 +226,6 @@ fn nick_route(s: &State, target: &str) -> Result<Route, CmdError> {
         target: nick,
         away,
     })
-}
-
-/// Sets the tags an event takes from its sender (`account`, `bot`), for
-/// events not made by `State::user_event`.
-pub fn sender_tags(s: &State, id: ClientId, ev: &mut Event) {
-    let c = &s.clients[id];
-    ev.bot = c.modes.has(UserModes::BOT);
-    ev.account = c.account().map(Box::from);
 }
 
 fn to_target(s: &mut State, id: ClientId, target: &str, relay: &Relay) -> CmdResult {

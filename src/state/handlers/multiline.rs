@@ -339,7 +339,7 @@ fn deliver(s: &mut State, id: ClientId, b: &Batch, now: Instant) {
     opening.time = Some(time.clone());
     opening.msgid = Some(msgid.clone());
     opening.client_tags.clone_from(&tags);
-    messaging::sender_tags(s, id, &mut opening);
+    s.tag_sender(id, &mut opening);
 
     let target = [route.target.as_str()];
     let mut fallback = Vec::new();
@@ -354,7 +354,7 @@ fn deliver(s: &mut State, id: ClientId, b: &Batch, now: Instant) {
             ev.msgid = Some(msgid.clone());
             ev.client_tags.clone_from(&tags);
         }
-        messaging::sender_tags(s, id, &mut ev);
+        s.tag_sender(id, &mut ev);
         fallback.push(ev);
     }
 
