@@ -56,12 +56,6 @@ impl Conn {
         }
     }
 
-    /// Appends bytes read from the client to the line buffer (see
-    /// `take_in`). Returns whether it is full enough to stop reading.
-    pub fn take_in(&mut self, data: &[u8]) -> bool {
-        take_in(&mut self.rbuf, &mut self.discarding, data)
-    }
-
     /// Drops the read buffer's memory once it is empty and was grown.
     pub fn shrink(&mut self) {
         if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
@@ -73,8 +67,8 @@ impl Conn {
 /// Appends bytes read from a client to its line buffer `rbuf`, dropping an
 /// over-long line's bytes up to its LF while `discarding`. Returns whether
 /// the buffer is full enough to stop reading for this turn. (A function of
-/// the two fields, so that a TLS session borrowed from the same `Conn` can
-/// feed it.)
+/// the two fields, so that a TLS session or WebSocket layer borrowed from
+/// the same `Conn` can feed it.)
 pub fn take_in(rbuf: &mut Vec<u8>, discarding: &mut bool, mut data: &[u8]) -> bool {
     if *discarding {
         match data.iter().position(|&b| b == b'\n') {
