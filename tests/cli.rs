@@ -122,10 +122,24 @@ fn check_warns_about_missing_tls_files() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("warning: listener 0.0.0.0:6697: missing"),
+        err.contains("warning: listener 0.0.0.0:6697: missing tls/fullchain.pem and tls/privkey.pem: `run` serves a self-signed certificate (self-signed-cert.pem)"),
         "{err}"
     );
     assert!(err.contains("picoircd mkcerts"), "{err}");
+    // check makes nothing, not even the stand-in.
+    assert!(!dir.join("self-signed-cert.pem").exists());
+
+    // Half a pair, or a file that is not PEM, stops `run`: an error here.
+    fs::create_dir_all(dir.join("tls")).unwrap();
+    fs::write(dir.join("tls/fullchain.pem"), "not a certificate\n").unwrap();
+    let out = picoircd(&["check"], &dir, b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("ircd.conf: listener 0.0.0.0:6697: tls/fullchain.pem: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -303,8 +317,30 @@ fn mkcerts_refuses_half_a_pair_and_bad_configs() {
 }
 
 #[test]
-fn mkcerts_without_tls_listeners() {
+fn mkcerts_on_the_shipped_config_and_without_tls_listeners() {
+    // The shipped TLS and WebSocket listeners share one pair.
     let dir = shipped_copy();
+    let out = picoircd(&["mkcerts"], &dir, b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "wrote certificate tls/fullchain.pem and key tls/privkey.pem for listener 0.0.0.0:6697\n\
+         listener 0.0.0.0:8097: tls/fullchain.pem and tls/privkey.pem exist, skipped\n"
+    );
+    let out = picoircd(&["check"], &dir, b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("self-signed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = temp_dir("mkcerts-none");
+    fs::write(
+        dir.join("ircd.conf"),
+        &TLS_CONF[..TLS_CONF.find("\n[[listen]]\naddress = \":6697\"").unwrap()],
+    )
+    .unwrap();
     let out = picoircd(&["mkcerts"], &dir, b"");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "no TLS listeners need certificates\n");

@@ -1,6 +1,7 @@
 //! The ARM builds of issue #3 under qemu-user: for aarch64, armv7 and armv6,
 //! `picoircd version` names the target; the server runs on the shipped
-//! `ircd.conf` and two clients register, join, talk and see each other quit;
+//! `ircd.conf` and two clients register, join, talk and see each other quit,
+//! with a third over TLS;
 //! and its memory with 0 and with 1,000 clients stays within the budget
 //! (binary and idle RSS under 4 MiB each).
 //!
@@ -16,6 +17,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use util::qemu::{Target, AARCH64, ARMV6, ARMV7};
+use util::tls::PyTls;
 use util::{elf, fleet, Launch, TestServer};
 
 /// The budget of issue #3, for the stripped static binary and for the idle
@@ -118,9 +120,15 @@ fn version(t: &Target) {
 
 /// On the shipped config, alice and bob register (alice gets the shipped
 /// MOTD), join #pi, exchange a channel and a private PRIVMSG, and alice
-/// sees bob quit.
+/// sees bob quit; carol comes over TLS (rustls and ring on the target),
+/// served the self-signed stand-in the build made on its first start.
 fn chat(t: &Target) {
     let srv = shipped_server(t.launch());
+    let listeners = srv.listeners(3);
+    assert!(
+        listeners[1].1.contains("(TLS, SELF-SIGNED certificate "),
+        "{listeners:?}"
+    );
     let mut alice = srv.connect();
     let burst = alice.register("alice");
     assert!(
@@ -150,6 +158,17 @@ fn chat(t: &Target) {
         got.starts_with(":bob!~bob@") && got.ends_with(" PRIVMSG alice :hello back"),
         "{got}"
     );
+
+    let mut carol = PyTls::connect(listeners[1].0, &[]);
+    carol.register("carol");
+    carol.send("JOIN #pi");
+    carol.expect(" 366 carol #pi ");
+    alice.expect_line(":carol!");
+    alice.send("PRIVMSG #pi :over TLS?");
+    let got = carol.expect_line(" PRIVMSG #pi ");
+    assert!(got.ends_with(" PRIVMSG #pi :over TLS?"), "{got}");
+    carol.send("QUIT :done");
+    alice.expect_line(":carol!");
 
     bob.send("QUIT :bye");
     let got = alice.expect_line(" QUIT ");
@@ -269,19 +288,12 @@ fn print_row(label: &str, binary_bytes: u64, f: &Footprint) {
     );
 }
 
-/// The shipped `ircd.conf` and `ircd.motd`, the listener moved to
-/// 127.0.0.1:0 (the harness reads the port from the log); nothing else
-/// changed.
+/// The shipped `ircd.conf` and `ircd.motd`, the listeners moved to
+/// 127.0.0.1:0 (the harness reads the ports from the log); nothing else
+/// changed, so the TLS listeners serve the self-signed stand-in.
 fn shipped_server(launch: Launch) -> TestServer {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let conf = std::fs::read_to_string(root.join("ircd.conf")).expect("ircd.conf");
-    let listen = "\naddress = \"127.0.0.1:6667\"\n";
-    assert_eq!(
-        conf.matches(listen).count(),
-        1,
-        "the shipped ircd.conf should listen on 127.0.0.1:6667, once"
-    );
-    let conf = conf.replace(listen, "\naddress = \"127.0.0.1:0\"\n");
+    let conf = util::shipped_conf();
     let motd = std::fs::read(root.join("ircd.motd")).expect("ircd.motd");
     TestServer::launch(
         &conf,

@@ -650,9 +650,7 @@ fn syscalls_in(log: &str) -> BTreeSet<String> {
 fn server_stays_inside_the_units_syscall_filter() {
     let allowed = allowed_syscalls();
     assert!(allowed.contains("epoll_wait") && !allowed.contains("setuid"));
-    let conf = fs::read_to_string(repo().join("ircd.conf"))
-        .unwrap()
-        .replace("address = \"127.0.0.1:6667\"", "address = \"127.0.0.1:0\"");
+    let conf = util::shipped_conf();
     // x86_64 natively under strace; the Pi's aarch64 and armv6 under
     // qemu-user, which logs the guest's own system calls.
     for alias in ["x86_64", "aarch64", "armv6"] {
@@ -924,10 +922,7 @@ fn installed_server_serves_clients_as_picoircd_with_state_in_var_lib() {
     // user picoircd, STATE_DIRECTORY=/var/lib/picoircd. The config's
     // folder (a temp dir) is root's and read-only to picoircd, like
     // /etc/picoircd: the cloak key must land in the state folder.
-    let conf = fs::read_to_string("/etc/picoircd/ircd.conf")
-        .unwrap()
-        .replace("address = \"127.0.0.1:6667\"", "address = \"127.0.0.1:0\"");
-    assert!(conf.contains("127.0.0.1:0"));
+    let conf = util::on_free_ports(&fs::read_to_string("/etc/picoircd/ircd.conf").unwrap());
     let as_picoircd = [
         "setpriv",
         "--reuid=picoircd",

@@ -259,16 +259,28 @@ fn changed_files_are_picked_up_by_themselves() {
     assert!(line.contains("certificate "), "{line}");
 }
 
+/// A certificate that is not PEM, or half a pair, stops the start with
+/// the file named (only a pair with both files missing gets the
+/// self-signed stand-in, in tests/shipped.rs).
 #[test]
 fn a_bad_certificate_stops_the_start_with_the_file_named() {
     let dir = util::temp_dir("tls", "bad");
-    let cert = dir.join("missing.crt");
-    let conf = format!(
-        "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n",
-        base_config(),
-        cert.display(),
-        dir.join("missing.key").display()
+    let conf = |cert: &str, key: &str| {
+        format!(
+            "{}\n[[listen]]\naddress = \"127.0.0.1:0\"\ntls = {{ cert = \"{}\", key = \"{}\" }}\n",
+            base_config(),
+            dir.join(cert).display(),
+            dir.join(key).display()
+        )
+    };
+    std::fs::write(dir.join("garbage.crt"), "not a certificate\n").unwrap();
+    let err = util::run_must_fail(&dir, &conf("garbage.crt", "missing.key"));
+    assert!(err.contains("garbage.crt: no certificate"), "{err}");
+    let (cert, _, _) = pair(&dir, "half");
+    let err = util::run_must_fail(
+        &dir,
+        &conf(cert.file_name().unwrap().to_str().unwrap(), "missing.key"),
     );
-    let err = util::run_must_fail(&dir, &conf);
-    assert!(err.contains("missing.crt"), "{err}");
+    assert!(err.contains("missing.key"), "{err}");
+    assert!(!dir.join("self-signed-cert.pem").exists());
 }

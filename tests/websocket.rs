@@ -10,10 +10,8 @@ mod util;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::Command;
 
-use serde_yaml_ng::Value;
+use util::node::{event, ws_probe as probe};
 use util::{base_config, http, TestServer, WAIT};
 
 /// A server with a `ws://` listener (first), a plaintext one and a
@@ -73,34 +71,6 @@ impl WsServer {
             _certs: certs,
         }
     }
-}
-
-/// Runs `tests/js/ws_probe.js`; returns its events.
-fn probe(url: &str, proto: &str, nick: &str, origin: Option<&str>) -> Vec<Value> {
-    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    assert!(
-        js.join("node_modules/ws/package.json").is_file(),
-        "the `ws` package is not installed in {}: run scripts/test (npm ci --prefix tests/js)",
-        js.display()
-    );
-    let mut cmd = Command::new("node");
-    cmd.arg(js.join("ws_probe.js")).args([url, proto, nick]);
-    if let Some(o) = origin {
-        cmd.arg(o);
-    }
-    let out = cmd.output().expect("node");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_yaml_ng::from_str(l).expect("json"))
-        .collect()
-}
-
-fn event<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
-    events
-        .iter()
-        .filter(|e| e["event"].as_str() == Some(name))
-        .collect()
 }
 
 /// A registration over WebSocket with `proto`: the frames' type, the

@@ -2,15 +2,17 @@
 //! whether it is usable, or prints the first error as `file:line:column:
 //! message`.
 //!
-//! Creates no file (the cloak key is made on the first real start). TLS
-//! listeners whose certificate files are missing are a warning pointing
-//! at `picoircd mkcerts`, not an error; so is an oper still using the
-//! password shipped in ircd.conf. Imports `config`.
+//! Creates no file (the cloak key is made on the first real start). A TLS
+//! listener's pair is loaded as `run` loads it, and a broken one is an
+//! error; one whose two files are both missing is a warning (`run` serves
+//! a self-signed stand-in until they exist), and so is an oper still using
+//! the password shipped in ircd.conf. Imports `config` and `net::tls`.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::Config;
+use crate::net::{selfsigned, tls};
 
 /// The hash of "changeme" that ships in ircd.conf for the `admin` oper.
 pub const SHIPPED_OPER_HASH: &str = "$2a$12$su.801O2CIs5v6PsKVy4gePPpLQlXbDwKX3WJoIegH2rfPGuwSk.S";
@@ -23,6 +25,15 @@ pub fn run(conf: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for listener in &config.listen {
+        let Some(files) = &listener.tls else { continue };
+        if !selfsigned::both_missing(files) {
+            if let Err(e) = tls::check(files) {
+                eprintln!("{}: listener {}: {e}", conf.display(), listener.address);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     for warning in warnings(&config) {
         eprintln!("{}: warning: {warning}", conf.display());
     }
@@ -36,16 +47,14 @@ pub fn warnings(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for listener in &config.listen {
         let Some(tls) = &listener.tls else { continue };
-        let missing: Vec<String> = [&tls.cert, &tls.key]
-            .into_iter()
-            .filter(|p| !p.exists())
-            .map(|p| p.display().to_string())
-            .collect();
-        if !missing.is_empty() {
+        if selfsigned::both_missing(tls) {
+            let stand_in = selfsigned::StandIn::new(&config.state_dir, &config.server.name);
             out.push(format!(
-                "listener {}: missing {} (run `picoircd mkcerts --conf {}` to make a self-signed certificate)",
+                "listener {}: missing {} and {}: `run` serves a self-signed certificate ({}) in their place until they exist; put your certificate there, or run `picoircd mkcerts --conf {}` to write a self-signed one at those paths",
                 listener.address,
-                missing.join(" and "),
+                tls.cert.display(),
+                tls.key.display(),
+                stand_in.files.cert.display(),
                 config.path.display()
             ));
         }

@@ -3,22 +3,22 @@
 //! same port; then every entry left over is bound here. A passed socket
 //! that matches no entry is still served, as plain IRC, and logged.
 //!
-//! A listener with `tls` also holds its certificate (`tls::Acceptor`).
+//! A listener with `tls` also holds its certificate (`tls::Acceptor`), or
+//! the self-signed stand-in while its files do not exist (a warning).
 //! Knows the config's listen entries and `sys::activation`; registers
 //! nothing with the poll (the server does).
 
 use std::net::SocketAddr;
-
 use std::path::PathBuf;
 
 use mio::net::{TcpListener, UnixListener};
 
+use super::selfsigned::StandIn;
 use super::stream::Stream;
-
 use super::tls::Acceptor;
-use crate::config::ListenConfig;
-use crate::log_info;
+use crate::config::{ListenConfig, TlsFiles};
 use crate::sys::activation::{self, Inherited};
+use crate::{log_info, log_warn};
 
 /// A listening socket: TCP, or a unix domain socket at a path.
 pub enum Socket {
@@ -82,6 +82,11 @@ impl Drop for Socket {
 }
 
 impl Listener {
+    /// Does it serve the self-signed stand-in certificate?
+    pub fn self_signed(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.stand_in.is_some())
+    }
+
     /// Where it listens, as people write it: `127.0.0.1:6667`, or the
     /// unix socket's path.
     pub fn shown(&self) -> String {
@@ -110,15 +115,17 @@ pub struct Listener {
 }
 
 /// Opens every listener: the passed ones, then binds what `listen` still
-/// needs. The error names the listener that failed.
-pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
+/// needs. A TLS listener whose files do not exist serves `stand_in` (and
+/// says so, loudly). The error names the listener that failed.
+pub fn open(listen: &[ListenConfig], stand_in: &StandIn) -> Result<Vec<Listener>, String> {
     let mut passed: Vec<Option<Inherited>> = activation::take()?.into_iter().map(Some).collect();
     let mut listeners = Vec::with_capacity(listen.len().max(passed.len()));
     for entry in listen {
         // The certificate first: a bad one stops the start before any bind.
         let tls = match &entry.tls {
             Some(files) => Some(
-                Acceptor::load(files).map_err(|e| format!("listener {}: {e}", entry.address))?,
+                Acceptor::load(files, stand_in)
+                    .map_err(|e| format!("listener {}: {e}", entry.address))?,
             ),
             None => None,
         };
@@ -170,8 +177,13 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
     }
     for l in &listeners {
         let mut what = Vec::new();
-        if let Some(t) = &l.tls {
-            what.push(format!("TLS, certificate {}", t.files.cert.display()));
+        match l.tls.as_ref().map(|t| (t, &t.stand_in)) {
+            Some((t, None)) => what.push(format!("TLS, certificate {}", t.files.cert.display())),
+            Some((t, Some(s))) => {
+                what.push(format!("TLS, SELF-SIGNED certificate {}", s.cert.display()));
+                warn_stand_in(l.addr, &t.files, s);
+            }
+            None => {}
         }
         if l.websocket {
             what.push("WebSocket".to_string());
@@ -190,6 +202,18 @@ pub fn open(listen: &[ListenConfig]) -> Result<Vec<Listener>, String> {
         }
     }
     Ok(listeners)
+}
+
+/// The loud warning of a listener serving the self-signed stand-in.
+pub fn warn_stand_in(addr: SocketAddr, files: &TlsFiles, stand_in: &TlsFiles) {
+    log_warn!(
+        "tls",
+        "listener {addr}: SELF-SIGNED CERTIFICATE. {} and {} do not exist, so it serves the self-signed pair {} and {}, which clients warn about or refuse. Put your certificate chain and key at those paths (Let's Encrypt's fullchain.pem and privkey.pem, readable by this server's user): they are picked up without a restart.",
+        files.cert.display(),
+        files.key.display(),
+        stand_in.cert.display(),
+        stand_in.key.display()
+    );
 }
 
 /// Binds a unix domain socket at `path`, replacing a stale socket file

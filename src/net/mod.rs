@@ -1,6 +1,7 @@
 //! The only code that touches sockets, mio and the OS clock: the event
 //! loop (`server`), the listening sockets (`listeners`), connections
-//! (`conn`) and their sockets (`stream`: TCP or unix), per-IP admission (`admission`), TLS (`tls`), the PROXY
+//! (`conn`) and their sockets (`stream`: TCP or unix), per-IP admission
+//! (`admission`), TLS (`tls`; `selfsigned` makes certificates), the PROXY
 //! protocol header (`proxy`, sans-I/O), the WebSocket transport
 //! (`websocket`, the sans-I/O codec; `wsconn`, one connection's layer),
 //! the built-in web page (`webpage`) and the worker thread for blocking
@@ -15,6 +16,7 @@ pub mod admission;
 pub mod conn;
 pub mod listeners;
 pub mod proxy;
+pub mod selfsigned;
 pub mod server;
 pub mod stream;
 pub mod tls;

@@ -26,8 +26,9 @@ use super::admission::{Admission, Refusal};
 use super::conn::{self, Conn};
 use super::listeners::{self, Listener};
 use super::proxy;
+use super::selfsigned::StandIn;
 use super::stream::Stream;
-use super::tls::{self, Acceptor};
+use super::tls::{self, Acceptor, Serving};
 use super::webpage;
 use super::websocket::WsPolicy;
 use super::worker::Worker;
@@ -103,7 +104,14 @@ impl Server {
     pub fn new(config: Config) -> Result<Server, StartError> {
         let err = |what: &str, e: io::Error| StartError(format!("{what}: {e}"));
         let poll = Poll::new().map_err(|e| err("creating the poll", e))?;
-        let mut listeners = listeners::open(&config.listen).map_err(StartError)?;
+        let stand_in = StandIn::new(&config.state_dir, &config.server.name);
+        let mut listeners = listeners::open(&config.listen, &stand_in).map_err(StartError)?;
+        if config.sts.enabled && listeners.iter().any(Listener::self_signed) {
+            log_warn!(
+                "tls",
+                "[sts] is enabled but a TLS listener serves a self-signed certificate: STS clients will refuse it"
+            );
+        }
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
                 .register(&mut l.socket, Token(LISTENER_BASE + i), Interest::READABLE)
@@ -769,22 +777,30 @@ impl Server {
             };
             if acceptor.changed_on_disk() {
                 let files = acceptor.files.clone();
-                reload_certificate(l.addr, acceptor, &files, "changed on disk");
+                reload_certificate(l.addr, acceptor, &files, "the files changed on disk");
             }
         }
     }
 
     /// Reloads every TLS listener's certificate from `cfg` (SIGHUP,
-    /// REHASH), by the listener's configured address.
+    /// REHASH), by the listener's configured address: the k-th listener
+    /// on an address takes the k-th entry with it (several may say port 0).
     fn reload_certificates(&mut self, cfg: &Config) {
+        let mut seen: Vec<SocketAddr> = Vec::with_capacity(self.listeners.len());
         for l in &mut self.listeners {
-            let (Some(acceptor), Some(configured)) = (l.tls.as_mut(), l.configured) else {
+            let Some(configured) = l.configured else {
+                continue;
+            };
+            let rank = seen.iter().filter(|&&a| a == configured).count();
+            seen.push(configured);
+            let Some(acceptor) = l.tls.as_mut() else {
                 continue;
             };
             let Some(files) = cfg
                 .listen
                 .iter()
-                .find(|e| e.address == configured)
+                .filter(|e| e.address == configured)
+                .nth(rank)
                 .and_then(|e| e.tls.clone())
             else {
                 log_warn!(
@@ -809,7 +825,17 @@ impl Server {
     /// `READY=1`, with a status line `systemctl status` shows.
     fn notify_ready(&self) {
         if self.notifier.is_some() {
-            let addrs: Vec<String> = self.listeners.iter().map(Listener::shown).collect();
+            let addrs: Vec<String> = self
+                .listeners
+                .iter()
+                .map(|l| {
+                    if l.self_signed() {
+                        format!("{} (self-signed TLS)", l.shown())
+                    } else {
+                        l.shown()
+                    }
+                })
+                .collect();
             self.notify(&format!(
                 "READY=1\nSTATUS=Listening on {}",
                 if addrs.is_empty() {
@@ -838,14 +864,19 @@ impl Server {
 }
 
 /// Loads a listener's certificate again; a broken pair is logged and the
-/// old one stays in use.
+/// old one stays in use, as does the stand-in (warned about again).
 fn reload_certificate(addr: SocketAddr, acceptor: &mut Acceptor, files: &TlsFiles, why: &str) {
     match acceptor.reload(files) {
-        Ok(()) => log_info!(
+        Ok(Serving::Configured) => log_info!(
             "tls",
             "listener {addr}: certificate {} loaded ({why})",
             files.cert.display()
         ),
+        Ok(Serving::StandIn) => {
+            if let Some(stand_in) = &acceptor.stand_in {
+                listeners::warn_stand_in(addr, files, stand_in);
+            }
+        }
         Err(e) => log_error!(
             "tls",
             "listener {addr}: the new certificate cannot be used, keeping the old one: {e}"

@@ -5,9 +5,11 @@
 //! self-signed one is the normal case; the client still proves it holds
 //! the key), the fingerprint of a finished handshake, and reloading when
 //! the files change (a broken new pair is reported and the old one kept).
+//! While neither configured file exists, the self-signed stand-in from
+//! `selfsigned` is served, until the real pair appears.
 //!
 //! No sockets here: the loop drives each `rustls::ServerConnection`.
-//! Imports `config` (the file pair) and rustls/ring.
+//! Imports `config` (the file pair), `net::selfsigned` and rustls/ring.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -24,24 +26,46 @@ use rustls::{
 };
 
 use crate::config::TlsFiles;
+use crate::net::selfsigned::{self, StandIn};
 
 /// A TLS listener's certificate and what it was loaded from.
 pub struct Acceptor {
+    /// The configured pair.
     pub files: TlsFiles,
     config: Arc<ServerConfig>,
-    /// The files' modification times when loaded (reload on change).
+    /// The configured files' modification times when last looked at
+    /// (reload on change).
     stamp: (Option<SystemTime>, Option<SystemTime>),
+    /// The self-signed stand-in being served because neither configured
+    /// file exists yet (`selfsigned`); None once the real pair is in use.
+    pub stand_in: Option<TlsFiles>,
+}
+
+/// Which pair a reload left in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serving {
+    /// The configured files.
+    Configured,
+    /// Still the self-signed stand-in: the configured files do not exist.
+    StandIn,
 }
 
 impl Acceptor {
-    /// Loads the pair; the error names the file and what is wrong.
-    pub fn load(files: &TlsFiles) -> Result<Acceptor, String> {
+    /// Loads the pair; the error names the file and what is wrong. When
+    /// neither file exists the stand-in pair is served instead (made if
+    /// needed, made again if it cannot be loaded).
+    pub fn load(files: &TlsFiles, stand_in: &StandIn) -> Result<Acceptor, String> {
         let stamp = stamp_of(files);
-        let config = server_config(files)?;
+        let (config, serving) = if selfsigned::both_missing(files) {
+            (load_stand_in(stand_in)?, Some(stand_in.files.clone()))
+        } else {
+            (server_config(files)?, None)
+        };
         Ok(Acceptor {
             files: files.clone(),
             config,
             stamp,
+            stand_in: serving,
         })
     }
 
@@ -56,17 +80,46 @@ impl Acceptor {
     }
 
     /// Loads `files` (the same or new paths) in place of the current pair.
-    /// On an error the current pair stays in use. Connections already
-    /// open keep the pair they started with.
-    pub fn reload(&mut self, files: &TlsFiles) -> Result<(), String> {
-        let stamp = stamp_of(files);
-        let config = server_config(files);
+    /// On an error the current pair stays in use; so does the stand-in
+    /// while neither file exists. Connections already open keep the pair
+    /// they started with.
+    pub fn reload(&mut self, files: &TlsFiles) -> Result<Serving, String> {
         // Whatever the outcome, this version of the files was looked at:
         // a broken pair is reported once, not at every check.
-        self.stamp = stamp;
-        self.config = config?;
+        self.stamp = stamp_of(files);
+        if selfsigned::both_missing(files) {
+            if self.stand_in.is_some() {
+                self.files = files.clone();
+                return Ok(Serving::StandIn);
+            }
+            return Err(format!(
+                "neither {} nor {} exists",
+                files.cert.display(),
+                files.key.display()
+            ));
+        }
+        self.config = server_config(files)?;
         self.files = files.clone();
-        Ok(())
+        self.stand_in = None;
+        Ok(Serving::Configured)
+    }
+}
+
+/// Can `files` be served (`picoircd check`)? The error says why not.
+pub fn check(files: &TlsFiles) -> Result<(), String> {
+    server_config(files).map(|_| ())
+}
+
+/// The stand-in pair's configuration, making the pair when it is missing
+/// and again when what is there cannot be loaded (it is the server's own).
+fn load_stand_in(stand_in: &StandIn) -> Result<Arc<ServerConfig>, String> {
+    let files = stand_in.ensure()?;
+    match server_config(files) {
+        Ok(config) => Ok(config),
+        Err(_) => {
+            stand_in.remake()?;
+            server_config(&stand_in.files)
+        }
     }
 }
 
@@ -201,6 +254,11 @@ mod tests {
         files
     }
 
+    /// A stand-in in its own folder, so that no test sees another's.
+    fn stand_in(name: &str) -> StandIn {
+        StandIn::new(&temp(&format!("{name}-state")), "pico.test")
+    }
+
     fn temp(name: &str) -> std::path::PathBuf {
         let d = std::env::temp_dir().join(format!("picoircd-tls-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -212,7 +270,8 @@ mod tests {
     fn loads_a_pair_and_makes_connections() {
         let d = temp("load");
         let files = pair(&d);
-        let a = Acceptor::load(&files).expect("loads");
+        let a = Acceptor::load(&files, &stand_in("load")).expect("loads");
+        assert!(a.stand_in.is_none());
         let conn = a.connection().expect("a connection");
         assert!(conn.is_handshaking());
         assert!(!a.changed_on_disk());
@@ -223,12 +282,13 @@ mod tests {
     fn errors_name_the_file_and_a_bad_reload_keeps_the_old_pair() {
         let d = temp("errors");
         let files = pair(&d);
-        let mut a = Acceptor::load(&files).expect("loads");
+        let s = stand_in("errors");
+        let mut a = Acceptor::load(&files, &s).expect("loads");
         let missing = TlsFiles {
             cert: d.join("nope.pem"),
             key: files.key.clone(),
         };
-        let e = Acceptor::load(&missing).err().expect("an error");
+        let e = Acceptor::load(&missing, &s).err().expect("an error");
         assert!(e.contains("nope.pem"), "{e}");
         std::fs::write(&files.cert, "garbage\n").unwrap();
         let e = a.reload(&files).expect_err("garbage");
@@ -245,10 +305,52 @@ mod tests {
             cert: second.cert.clone(),
             key: pair(&d).key,
         };
-        let e = Acceptor::load(&mixed).err().expect("mismatch");
+        let e = Acceptor::load(&mixed, &s).err().expect("mismatch");
         assert!(e.contains("does the key belong"), "{e}");
+        // Both files gone: the real pair stays, never the stand-in.
+        let gone = TlsFiles {
+            cert: d.join("gone.pem"),
+            key: d.join("gone-key.pem"),
+        };
+        let e = a.reload(&gone).expect_err("nothing to load");
+        assert!(e.contains("neither") && e.contains("gone.pem"), "{e}");
+        assert!(a.stand_in.is_none() && !s.files.cert.exists());
         let _ = std::fs::remove_dir_all(&d);
         let _ = std::fs::remove_dir_all(&other);
+        let _ = std::fs::remove_dir_all(s.files.cert.parent().unwrap());
+    }
+
+    #[test]
+    fn the_stand_in_serves_until_the_configured_pair_appears() {
+        let d = temp("standin");
+        let s = stand_in("standin");
+        let files = TlsFiles {
+            cert: d.join("tls/fullchain.pem"),
+            key: d.join("tls/privkey.pem"),
+        };
+        let mut a = Acceptor::load(&files, &s).expect("the stand-in");
+        assert_eq!(a.stand_in.as_ref(), Some(&s.files));
+        assert!(s.files.cert.exists() && !files.cert.exists());
+        assert!(a.connection().is_ok());
+        assert!(!a.changed_on_disk());
+        assert_eq!(a.reload(&files), Ok(Serving::StandIn));
+        // A stand-in that cannot be loaded is the server's own: remade.
+        std::fs::write(&s.files.cert, "garbage\n").unwrap();
+        let b = Acceptor::load(&files, &s).expect("remade");
+        assert!(std::fs::read_to_string(&s.files.cert)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE"));
+        drop(b);
+        // The real pair appears: it is noticed and replaces the stand-in.
+        std::fs::create_dir_all(d.join("tls")).unwrap();
+        let real = pair(&d);
+        std::fs::rename(&real.cert, &files.cert).unwrap();
+        std::fs::rename(&real.key, &files.key).unwrap();
+        assert!(a.changed_on_disk());
+        assert_eq!(a.reload(&files), Ok(Serving::Configured));
+        assert!(a.stand_in.is_none());
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(s.files.cert.parent().unwrap());
     }
 
     #[test]

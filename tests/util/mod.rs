@@ -81,6 +81,33 @@ fakelag = false
     .to_string()
 }
 
+/// The shipped `ircd.conf`'s listen addresses.
+pub const SHIPPED_ADDRESSES: [&str; 3] = ["127.0.0.1:6667", ":6697", ":8097"];
+
+/// `conf` (the shipped ircd.conf, or the installed copy) with each of its
+/// listeners moved to 127.0.0.1:0, so that tests running at once never
+/// collide; nothing else changed. The listeners keep their order, and the
+/// harness reads the first one's port from the log (`listening` the rest).
+pub fn on_free_ports(conf: &str) -> String {
+    let mut out = conf.to_string();
+    for address in SHIPPED_ADDRESSES {
+        let line = format!("\naddress = \"{address}\"\n");
+        assert_eq!(
+            out.matches(&line).count(),
+            1,
+            "the shipped ircd.conf should listen on {address}, once"
+        );
+        out = out.replace(&line, "\naddress = \"127.0.0.1:0\"\n");
+    }
+    out
+}
+
+/// The shipped `ircd.conf` of this checkout, on free ports.
+pub fn shipped_conf() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    on_free_ports(&std::fs::read_to_string(root.join("ircd.conf")).expect("ircd.conf"))
+}
+
 /// How to start the server process; `Launch::default()` is the test build
 /// of `picoircd`, run directly, in the test's environment.
 #[derive(Default)]
@@ -241,6 +268,34 @@ impl TestServer {
             .expect("kill")
             .success();
         assert!(ok, "kill -{sig}");
+    }
+
+    /// The first `count` listeners (the first is `addr`): each one's
+    /// address and its "now listening on" log line. Reads the log up to
+    /// the last of those lines, so call it once, before other log waits.
+    pub fn listeners(&self, count: usize) -> Vec<(SocketAddr, String)> {
+        let mut lines: Vec<String> = self
+            .startup
+            .iter()
+            .filter(|l| l.contains("now listening on "))
+            .cloned()
+            .collect();
+        while lines.len() < count {
+            lines.push(self.expect_new_log("now listening on "));
+        }
+        lines
+            .into_iter()
+            .map(|line| {
+                let addr = line
+                    .split("now listening on ")
+                    .nth(1)
+                    .and_then(|a| a.split_whitespace().next())
+                    .expect("address")
+                    .parse()
+                    .expect("listen address");
+                (addr, line)
+            })
+            .collect()
     }
 
     /// Waits for a log line containing `needle` (start-up lines included).
@@ -502,12 +557,18 @@ pub fn run_must_fail(dir: &std::path::Path, conf: &str) -> String {
     let path = dir.join("ircd.conf");
     std::fs::write(&path, conf).expect("config");
     std::fs::write(dir.join("ircd.motd"), "hi\n").expect("motd");
-    let out = Command::new(env!("CARGO_BIN_EXE_picoircd"))
+    // Bounded: a server that starts after all is stopped by `timeout`.
+    let out = Command::new("timeout")
+        .arg(WAIT.as_secs().to_string())
+        .arg(env!("CARGO_BIN_EXE_picoircd"))
         .args(["run", "--conf"])
         .arg(&path)
         .output()
         .expect("run");
-    assert!(!out.status.success(), "the server started: {out:?}");
+    assert!(
+        !out.status.success() && out.status.code() != Some(124),
+        "the server started: {out:?}"
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

@@ -198,3 +198,30 @@ impl Drop for NodeScript {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `tests/js/ws_probe.js` (a WebSocket client on the `ws` package,
+/// certificates not checked) to register at `url` asking for `proto`
+/// ("none" for no subprotocol); returns its events.
+pub fn ws_probe(url: &str, proto: &str, nick: &str, origin: Option<&str>) -> Vec<Value> {
+    require("ws");
+    let mut cmd = Command::new("node");
+    cmd.arg(js_dir().join("ws_probe.js"))
+        .args([url, proto, nick]);
+    if let Some(o) = origin {
+        cmd.arg(o);
+    }
+    let out = cmd.output().expect("node");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_yaml_ng::from_str(l).expect("json"))
+        .collect()
+}
+
+/// The events named `name`.
+pub fn event<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["event"].as_str() == Some(name))
+        .collect()
+}
