@@ -41,3 +41,20 @@ pub const REALNAME_MAX: usize = 150;
 pub const USERLEN: usize = 18;
 /// The longest hostname accepted from a config or DNS (RFC 1035).
 pub const HOSTLEN: usize = 253;
+
+// WebSocket transport (net/websocket.rs, net/wsconn.rs). The bounds the
+// protocol itself sets (frame header, control payload) stay there.
+
+/// The longest HTTP request head (request line and headers) accepted.
+pub const WS_HANDSHAKE_MAX: usize = 8 * 1024;
+/// The most header lines in the request head (browsers send about 15).
+pub const WS_HEADERS_MAX: usize = 48;
+/// The most frames one fragmented message may have (browsers send one).
+/// Without a cap, a client could keep a message open forever with empty
+/// continuation frames, costing work without ever making a line.
+pub const WS_FRAGMENTS_MAX: usize = 64;
+/// The most `X-Forwarded-For` hops kept (the nearest ones).
+pub const WS_XFF_MAX: usize = 16;
+/// Frame bytes queued for the wire per connection at most (then the send
+/// queue waits).
+pub const WS_OUT_HIGH: usize = 64 * 1024;

@@ -33,9 +33,8 @@ pub struct Acceptor {
     /// The configured pair.
     pub files: TlsFiles,
     config: Arc<ServerConfig>,
-    /// The configured files' modification times when last looked at
-    /// (reload on change).
-    stamp: (Option<SystemTime>, Option<SystemTime>),
+    /// The configured files as last looked at (reload on change).
+    stamp: (Option<FileStamp>, Option<FileStamp>),
     /// The self-signed stand-in being served because neither configured
     /// file exists yet (`selfsigned`); None once the real pair is in use.
     pub stand_in: Option<TlsFiles>,
@@ -123,9 +122,28 @@ fn load_stand_in(stand_in: &StandIn) -> Result<Arc<ServerConfig>, String> {
     }
 }
 
-fn stamp_of(files: &TlsFiles) -> (Option<SystemTime>, Option<SystemTime>) {
-    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    (mtime(&files.cert), mtime(&files.key))
+/// What tells one version of a file from the next: its modification
+/// time, size and inode. A renewal that moves new files into place (or
+/// repoints a symlink, as certbot does) changes the inode even when the
+/// clock or a copy keeps the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+fn stamp_of(files: &TlsFiles) -> (Option<FileStamp>, Option<FileStamp>) {
+    use std::os::unix::fs::MetadataExt;
+    // Follows symlinks: the file that would be loaded.
+    let stamp = |p: &Path| {
+        std::fs::metadata(p).ok().map(|m| FileStamp {
+            modified: m.modified().ok(),
+            len: m.len(),
+            inode: m.ino(),
+        })
+    };
+    (stamp(&files.cert), stamp(&files.key))
 }
 
 /// The rustls configuration for a certificate chain and key.
@@ -351,6 +369,32 @@ mod tests {
         assert!(a.stand_in.is_none());
         let _ = std::fs::remove_dir_all(&d);
         let _ = std::fs::remove_dir_all(s.files.cert.parent().unwrap());
+    }
+
+    #[test]
+    fn a_file_moved_into_place_with_the_old_time_is_noticed() {
+        let d = temp("moved");
+        let files = pair(&d);
+        let a = Acceptor::load(&files, &stand_in("moved")).expect("loads");
+        let old_time = std::fs::metadata(&files.cert).unwrap().modified().unwrap();
+        // A renewal copied with its time kept (cp -p), then moved in.
+        let next = temp("moved-next");
+        let renewed = pair(&next);
+        std::fs::File::options()
+            .write(true)
+            .open(&renewed.cert)
+            .unwrap()
+            .set_modified(old_time)
+            .unwrap();
+        std::fs::rename(&renewed.cert, &files.cert).unwrap();
+        assert_eq!(
+            std::fs::metadata(&files.cert).unwrap().modified().unwrap(),
+            old_time
+        );
+        assert!(a.changed_on_disk());
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(&next);
+        let _ = std::fs::remove_dir_all(temp("moved-state"));
     }
 
     #[test]

@@ -101,13 +101,12 @@ use tungstenite::protocol::frame::FrameHeader;
 
 pub use tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::limits::LINE_MAX;
+use crate::limits::{LINE_MAX, WS_HEADERS_MAX as HEADERS_MAX};
+pub use crate::limits::{
+    WS_FRAGMENTS_MAX as MAX_FRAGMENTS, WS_HANDSHAKE_MAX as HANDSHAKE_MAX, WS_XFF_MAX as XFF_MAX,
+};
 use crate::proto::mask;
 
-/// The longest HTTP request head (request line and headers) accepted.
-pub const HANDSHAKE_MAX: usize = 8 * 1024;
-/// The most header lines in the request head (browsers send about 15).
-const HEADERS_MAX: usize = 48;
 /// The longest client message (one IRC line, after reassembly). A longer
 /// one closes with 1009; lines up to it still go through `line::check`, so a
 /// line that is merely over the IRC limits gets 417 as on TCP.
@@ -117,12 +116,6 @@ const HEADER_MAX: usize = 14;
 /// The most raw bytes [`Decoder::decode`] needs at once to make progress:
 /// the connection's raw buffer must be able to hold this much.
 pub const FRAME_MAX: usize = MESSAGE_MAX + HEADER_MAX;
-/// The most frames one fragmented message may have (browsers send one).
-/// Without a cap, a client could keep a message open forever with empty
-/// continuation frames, costing work without ever making a line.
-pub const MAX_FRAGMENTS: usize = 64;
-/// The most `X-Forwarded-For` hops kept (the nearest ones).
-pub const XFF_MAX: usize = 16;
 /// RFC 6455 5.5: control frames carry at most 125 bytes.
 const CONTROL_MAX: usize = 125;
 

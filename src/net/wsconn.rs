@@ -11,11 +11,8 @@ use super::websocket::{
     encode_close, encode_line, encode_pong, CloseCode, Decoder, Event, Handshake, WsPolicy,
     FRAME_MAX,
 };
-use crate::limits::LINE_MAX;
+use crate::limits::{LINE_MAX, WS_OUT_HIGH as OUT_HIGH};
 use crate::state::sendq::SendQueue;
-
-/// Frames queued for the wire at most (then the send queue waits).
-const OUT_HIGH: usize = 64 * 1024;
 
 /// Where a WebSocket connection is.
 enum Stage {
