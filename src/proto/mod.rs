@@ -10,6 +10,7 @@ pub mod line;
 pub mod mask;
 pub mod message;
 pub mod numeric;
+pub mod sasl;
 pub mod write;
 
 pub use message::{Message, ParseError};
