@@ -364,6 +364,16 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_length_inside_a_payload_is_refused_without_allocating() {
+        // Put, Key::Account, then a string said to be 2 GiB long.
+        let err = decode::<Change>(&[0, 0, 0xfc, 0xff, 0xff, 0xff, 0x7f]).unwrap_err();
+        assert!(
+            matches!(&err, Torn::Undecodable(e) if e.contains("Limit")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn trailing_bytes_are_undecodable() {
         let change = Change::Delete(Key::Channel("#a".into()));
         let bytes = encode_change(&change).unwrap();

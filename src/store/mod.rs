@@ -62,7 +62,8 @@ pub const COMPACT_MIN: u64 = 64 * 1024;
 pub const COMPACT_RATIO: u64 = 2;
 
 /// How much of the snapshot the loop encodes per wake-up during a
-/// compaction (about 0.3 ms on an x86 core, a few on a Pi Zero).
+/// compaction: about 0.1 ms of one x86_64 core (release build; 10,000
+/// accounts are 2.1 MiB, 34 chunks), so a few ms on a Pi Zero.
 pub const CHUNK: usize = 64 * 1024;
 
 /// Whether a file of `len` bytes, `base` bytes after its last rewrite, is
