@@ -38,7 +38,7 @@ mod tests;
 use std::collections::VecDeque;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -202,12 +202,41 @@ impl Store {
     /// changes, and starts a compaction when one is due.
     pub fn poll(&mut self) -> Vec<Event> {
         let mut events = Vec::new();
-        while let Ok(report) = self.writer.reports.try_recv() {
-            self.handle(report, &mut events);
-        }
+        self.drain(&mut events);
         self.next_chunk();
         self.maybe_compact();
         events
+    }
+
+    /// Handles the reports already there.
+    fn drain(&mut self, events: &mut Vec<Event>) {
+        loop {
+            match self.writer.reports.try_recv() {
+                Ok(report) => self.handle(report, events),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => return self.writer_gone(events),
+            }
+        }
+    }
+
+    /// The writer thread ended (only a bug can do that): nothing in flight
+    /// will be written, so it is all rolled back and reported failed.
+    fn writer_gone(&mut self, events: &mut Vec<Event>) {
+        if self.inflight.is_empty() {
+            return;
+        }
+        let mut seqs = Vec::with_capacity(self.inflight.len());
+        while let Some((seq, undo)) = self.inflight.pop_back() {
+            self.db.undo(undo);
+            seqs.push(seq);
+        }
+        seqs.reverse();
+        self.settled = self.writer.last_seq();
+        self.compaction = None;
+        events.push(Event::Failed {
+            seqs,
+            error: "the datastore's writer thread has stopped".into(),
+        });
     }
 
     /// Blocks until nothing is in flight (or `timeout`): at shutdown, so
@@ -216,15 +245,17 @@ impl Store {
     pub fn wait_idle(&mut self, timeout: Duration) -> Vec<Event> {
         let deadline = Instant::now() + timeout;
         let mut events = Vec::new();
-        while let Ok(report) = self.writer.reports.try_recv() {
-            self.handle(report, &mut events);
-        }
+        self.drain(&mut events);
         self.next_chunk();
         while !self.inflight.is_empty() || self.compaction.is_some() {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.writer.reports.recv_timeout(left) {
                 Ok(report) => self.handle(report, &mut events),
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.writer_gone(&mut events);
+                    break;
+                }
             }
             self.next_chunk();
         }
