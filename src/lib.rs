@@ -12,5 +12,6 @@ pub mod logging;
 pub mod net;
 pub mod proto;
 pub mod state;
+pub mod store;
 pub mod sys;
 pub mod time;
