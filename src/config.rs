@@ -262,6 +262,37 @@ pub struct HistoryConfig {
 #[derive(Debug, Clone)]
 pub struct AccountsConfig {
     pub registration: bool,
+    /// What happens to a client on a registered nick it is not logged in
+    /// to (an account's `NS SET ENFORCE default`).
+    pub enforcement: NickEnforcement,
+    /// With `NickEnforcement::Timeout`: how long it has to log in.
+    pub enforcement_grace: Duration,
+    /// Nicks one account may hold, its name included (NS GROUP).
+    pub max_nicks: usize,
+    /// PBKDF2 iterations of new SCRAM-SHA-256 credentials.
+    pub scram_iterations: u32,
+}
+
+/// The server's nick reservation method, Ergo's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NickEnforcement {
+    /// Anyone may use a registered nick.
+    None,
+    /// Only the account's owner may take it (NICK is refused).
+    Strict,
+    /// Anyone may take it, but is renamed to Guest<N> unless logged in to
+    /// the account within the grace period.
+    Timeout,
+}
+
+impl NickEnforcement {
+    pub fn name(self) -> &'static str {
+        match self {
+            NickEnforcement::None => "none",
+            NickEnforcement::Strict => "strict",
+            NickEnforcement::Timeout => "timeout",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

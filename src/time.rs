@@ -160,9 +160,38 @@ pub fn human(secs: u64) -> String {
     )
 }
 
+/// `Wed, 25 Nov 2026 03:13:54 UTC` (Go's time.RFC1123, which Ergo's
+/// services use for dates).
+pub fn rfc1123(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let s = secs as i64;
+    let days = s.div_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    let sod = s.rem_euclid(86_400);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} UTC",
+        DAYS[days.rem_euclid(7) as usize],
+        d,
+        MONTHS[(mo - 1) as usize],
+        y,
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_rfc1123() {
+        assert_eq!(rfc1123(1_795_576_434), "Wed, 25 Nov 2026 03:13:54 UTC");
+        assert_eq!(rfc1123(0), "Thu, 01 Jan 1970 00:00:00 UTC");
+    }
 
     #[test]
     fn renders_known_instants() {

@@ -22,7 +22,8 @@ use super::source::Source;
 use super::{motd, opers, sts, tuning, values};
 use super::{
     AccountsConfig, AdminConfig, Config, ConfigError, DatastoreConfig, HistoryConfig, IpNet,
-    ListenConfig, LoggingConfig, RelaymsgConfig, ServerConfig, TlsFiles, WebsocketConfig,
+    ListenConfig, LoggingConfig, NickEnforcement, RelaymsgConfig, ServerConfig, TlsFiles,
+    WebsocketConfig,
 };
 
 /// Everything a check needs: the text for positions, the folders for paths.
@@ -140,6 +141,43 @@ impl Ctx<'_> {
     }
 }
 
+/// `[accounts]`.
+fn accounts(ctx: &Ctx<'_>, raw: &raw::RawAccounts) -> Result<AccountsConfig, ConfigError> {
+    let enforcement = match &raw.nick_enforcement {
+        None => NickEnforcement::Timeout,
+        Some(at) => match at.get_ref().as_str() {
+            "none" => NickEnforcement::None,
+            "strict" => NickEnforcement::Strict,
+            "timeout" => NickEnforcement::Timeout,
+            other => {
+                return Err(ctx.err(
+                    at,
+                    format!(
+                        "unknown nick enforcement `{other}`, expected one of `none`, `strict`, `timeout`"
+                    ),
+                ))
+            }
+        },
+    };
+    Ok(AccountsConfig {
+        registration: raw.registration.unwrap_or(true),
+        enforcement,
+        enforcement_grace: ctx.duration(
+            &raw.enforcement_grace,
+            "accounts.enforcement-grace",
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        )?,
+        max_nicks: ctx.usize(&raw.max_nicks, "accounts.max-nicks", 8, 1..=100)?,
+        scram_iterations: ctx.int(
+            &raw.scram_iterations,
+            "accounts.scram-iterations",
+            4096,
+            4096..=1_000_000,
+        )? as u32,
+    })
+}
+
 pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError> {
     let server = server(ctx, raw.server.get_ref())?;
     let listen = listeners(ctx, &raw.listen)?;
@@ -186,9 +224,7 @@ pub fn config(ctx: &Ctx<'_>, raw: raw::RawConfig) -> Result<Config, ConfigError>
         history: HistoryConfig {
             path: ctx.state_path_or(&raw.history.path, "history.path", HISTORY)?,
         },
-        accounts: AccountsConfig {
-            registration: raw.accounts.registration.unwrap_or(true),
-        },
+        accounts: accounts(ctx, &raw.accounts)?,
         logging: LoggingConfig { level },
         relaymsg: relaymsg(ctx, &raw.relaymsg)?,
         websocket: websocket(ctx, &raw.websocket)?,

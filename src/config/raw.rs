@@ -166,6 +166,10 @@ pub struct RawPathSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawAccounts {
     pub registration: Option<bool>,
+    pub nick_enforcement: Option<Str>,
+    pub enforcement_grace: Option<Str>,
+    pub max_nicks: Option<Int>,
+    pub scram_iterations: Option<Int>,
 }
 
 #[derive(Deserialize, Default)]

@@ -36,8 +36,10 @@ use super::wsconn::{self, WsConn};
 use crate::config::{Config, IpNet, TlsFiles};
 use crate::limits::{LINES_PER_TURN, LINE_MAX, READ_PER_TURN};
 use crate::proto::line;
+use crate::state::accounts::Accounts;
 use crate::state::sendq::SendQueue;
 use crate::state::{handlers::oper, ClientId, State};
+use crate::store::Store;
 use crate::sys::notify::Notifier;
 use crate::{log_error, log_info, log_warn};
 
@@ -119,11 +121,31 @@ impl Server {
         }
         let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
             .map_err(|e| err("installing signal handlers", e))?;
+        // A write past a file-size limit (RLIMIT_FSIZE) must fail with
+        // EFBIG, which the datastore reports and rolls back, instead of
+        // killing the server with SIGXFSZ.
+        signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        )
+        .map_err(|e| err("installing signal handlers", e))?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)
             .map_err(|e| err("registering signals", e))?;
         let waker =
             Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| err("creating the waker", e))?);
+        // The datastore's writer shares the waker (mio allows one per Poll).
+        let (store, report) = Store::open(&config.datastore.path, Some(Arc::clone(&waker)))
+            .map_err(|e| StartError(format!("datastore: {e}")))?;
+        for line in report.messages(&config.datastore.path) {
+            let line = line.strip_prefix("datastore: ").unwrap_or(&line);
+            if line.starts_with("created ") {
+                log_info!("datastore", "{line}");
+            } else {
+                // Repaired, upgraded or compacted: worth the admin's eye.
+                log_warn!("datastore", "{line}");
+            }
+        }
         let worker = Worker::start(waker).map_err(|e| err("starting the worker thread", e))?;
         let config_path = config.path.clone();
         let ws_policy = WsPolicy {
@@ -136,7 +158,11 @@ impl Server {
             poll,
             listeners,
             conns: Vec::with_capacity(room),
-            state: State::new(config, now, crate::time::unix_millis()),
+            state: {
+                let mut state = State::new(config, now, crate::time::unix_millis());
+                state.accounts = Accounts::new(store);
+                state
+            },
             admission: Admission::default(),
             worker,
             signals,
@@ -190,7 +216,10 @@ impl Server {
             for ev in events.iter() {
                 match ev.token() {
                     SIGNALS => self.on_signals(),
-                    WAKER => self.on_worker_results(),
+                    WAKER => {
+                        self.on_worker_results();
+                        self.state.store_poll();
+                    }
                     Token(t) if (LISTENER_BASE..CLIENT_BASE).contains(&t) => {
                         self.accept(t - LISTENER_BASE, now)
                     }
@@ -214,6 +243,8 @@ impl Server {
             self.after_events(now);
             if self.stopping {
                 self.notify("STOPPING=1\nSTATUS=Shutting down");
+                // Changes in flight get their replies before the goodbye.
+                self.state.store_finish(Duration::from_secs(5));
                 self.state.shutdown();
                 self.before_sleep();
                 log_info!("server", "shut down");
@@ -721,8 +752,7 @@ impl Server {
 
     fn on_worker_results(&mut self) {
         while let Ok(done) = self.worker.results.try_recv() {
-            self.state
-                .job_done(done.client, done.serial, done.purpose, done.ok);
+            self.state.job_done(done);
         }
     }
 

@@ -48,6 +48,8 @@ pub const RELAYMSG: u64 = 1 << 25;
 /// IRCv3 Strict Transport Security: offered only when `Settings::sts` is
 /// set; its value depends on the connection (`value`). Never requested.
 pub const STS: u64 = 1 << 26;
+/// SASL (sasl-3.1/3.2): the value is the mechanism list.
+pub const SASL: u64 = 1 << 27;
 
 /// Capabilities a client may not `CAP REQ` (NAKed): `sts` is a policy the
 /// server announces, not a feature to turn on ("Clients MUST NOT request
@@ -162,6 +164,11 @@ pub static CAPS: &[Cap] = &[
         value: None,
     },
     Cap {
+        bit: SASL,
+        name: "sasl",
+        value: None,
+    },
+    Cap {
         bit: SERVER_TIME,
         name: "server-time",
         value: None,
@@ -205,6 +212,8 @@ pub struct Settings<'a> {
     pub sts: Option<StsPolicy>,
     /// The client is connected over TLS (the `sts` value depends on it).
     pub tls: bool,
+    /// `sasl`: the mechanisms, comma separated.
+    pub sasl: &'a str,
 }
 
 /// The Strict Transport Security policy of the `sts` capability.
@@ -230,6 +239,7 @@ pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
             settings.multiline_max_bytes, settings.multiline_max_lines
         )),
         RELAYMSG => Some(settings.relaymsg.to_owned()),
+        SASL => Some(settings.sasl.to_owned()),
         STS => settings.sts.map(|p| {
             let mut v = if settings.tls {
                 format!("duration={}", p.duration)
@@ -288,6 +298,7 @@ mod tests {
             relaymsg: "/~",
             sts: None,
             tls: false,
+            sasl: "PLAIN",
         };
         let multiline = by_name("draft/multiline").expect("row");
         assert_eq!(
@@ -317,6 +328,7 @@ mod tests {
             relaymsg: "/",
             sts: None,
             tls: false,
+            sasl: "PLAIN",
         };
         assert!(!offered(sts, &settings));
         assert_eq!(value(sts, &settings), None);

@@ -121,7 +121,22 @@ pub struct Extra {
     /// Fakelag owed for a closed multiline batch, charged before the
     /// client's next lines are handled (`State::admit`).
     pub fakelag_debt: u32,
+    /// A SASL exchange under way (`handlers::sasl`).
+    pub sasl: Option<Box<SaslSession>>,
 }
+
+/// A SASL exchange, compared only by being there (`Extra` is compared
+/// with its default to know when it can be dropped).
+#[derive(Debug, Default)]
+pub struct SaslSession(pub crate::proto::sasl::Session);
+
+impl PartialEq for SaslSession {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.in_progress() == other.0.in_progress()
+    }
+}
+
+impl Eq for SaslSession {}
 
 /// One client. Kept small: 10,000 idle clients should cost under 10 MB,
 /// so cold data is boxed (`oper`, `extra`) and the names share one

@@ -13,9 +13,10 @@ use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{
     channel, messaging, modes, monitor, multiline, oper, query, read_marker, registration,
-    relaymsg, rename, user,
+    relaymsg, rename, sasl, user,
 };
 use super::labels;
+use super::services;
 use super::timers::Timers;
 use super::{ClientId, State};
 use crate::proto::line::{self, LineError};
@@ -65,9 +66,12 @@ const fn oper_cmd(
 /// Every command, sorted by name (binary search).
 pub static COMMANDS: &[Spec] = &[
     cmd("ADMIN", query::admin, 0, false),
+    cmd("AUTHENTICATE", sasl::authenticate, 1, true),
     cmd("AWAY", user::away, 0, true),
     cmd("BATCH", multiline::batch, 1, false),
     cmd("CAP", registration::cap, 1, true),
+    cmd("CHANSERV", services::irc_command, 0, false),
+    cmd("CS", services::irc_command, 0, false),
     cmd("HELP", query::help, 0, false),
     cmd("HELPOP", query::help, 0, false),
     cmd("INFO", query::info, 0, false),
@@ -85,7 +89,9 @@ pub static COMMANDS: &[Spec] = &[
     cmd("MOTD", query::motd, 0, false),
     cmd("NAMES", channel::names, 0, false),
     cmd("NICK", registration::nick, 0, true),
+    cmd("NICKSERV", services::irc_command, 0, false),
     cmd("NOTICE", messaging::notice, 0, false),
+    cmd("NS", services::irc_command, 0, false),
     cmd("OPER", oper::oper, 2, false),
     cmd("PART", channel::part, 1, false),
     cmd("PASS", registration::pass, 1, true),

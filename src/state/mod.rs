@@ -8,6 +8,7 @@
 //! socket or reads the clock. May import `proto`, `config`, `limits`,
 //! `time` (formatting only) and `logging`; never `net` or mio.
 
+pub mod accounts;
 pub mod channel;
 pub mod client;
 pub mod cloak;
@@ -19,10 +20,12 @@ pub mod event;
 pub mod fakelag;
 pub mod handlers;
 pub mod identity;
+pub mod jobs;
 pub mod labels;
 pub mod multiline;
 pub mod notify;
 pub mod sendq;
+pub mod services;
 pub mod timers;
 
 use std::collections::{HashMap, VecDeque};
@@ -37,56 +40,7 @@ use crate::proto::{caps, casemap, write};
 use channel::Channel;
 pub use client::{ChanId, Client, ClientId};
 use error::{CmdError, Described};
-
-/// Blocking work for the worker thread (bcrypt is too slow for the loop).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Job {
-    /// Check `password` against the bcrypt `hash`.
-    Verify {
-        client: ClientId,
-        serial: u64,
-        hash: String,
-        password: String,
-        purpose: Purpose,
-    },
-}
-
-/// A finished job, as the worker hands it back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobDone {
-    pub client: ClientId,
-    pub serial: u64,
-    pub purpose: Purpose,
-    pub ok: bool,
-}
-
-impl Job {
-    /// Does the blocking work (on the worker thread, or inline in tests).
-    pub fn run(self) -> JobDone {
-        let Job::Verify {
-            client,
-            serial,
-            hash,
-            password,
-            purpose,
-        } = self;
-        JobDone {
-            client,
-            serial,
-            purpose,
-            ok: bcrypt::verify(&password, &hash).unwrap_or(false),
-        }
-    }
-}
-
-/// Why a password is being checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Purpose {
-    /// `server.password`, sent with PASS before registration.
-    ServerPass,
-    /// `OPER name password`.
-    Oper(String),
-}
+pub use jobs::{Job, JobDone, JobResult, Purpose};
 
 /// A WHOWAS entry.
 #[derive(Debug, Clone)]
@@ -122,6 +76,8 @@ pub struct State {
     pub closing: Vec<ClientId>,
     /// Blocking work for the worker thread.
     pub jobs: Vec<Job>,
+    /// Accounts and registered channels (the datastore in memory).
+    pub accounts: accounts::Accounts,
     pub timers: timers::Timers,
     pub stats: Stats,
     /// When the server started (UNIX milliseconds; leads every `msgid`).
@@ -185,6 +141,7 @@ impl State {
             dirty: Vec::new(),
             closing: Vec::new(),
             jobs: Vec::new(),
+            accounts: accounts::Accounts::default(),
             timers: timers::Timers::with_capacity(room),
             stats: Stats::default(),
             started_ms: now_ms,
@@ -870,20 +827,38 @@ impl State {
         });
     }
 
-    /// The worker thread's answer to a `Job::Verify`.
-    pub fn job_done(&mut self, id: ClientId, serial: u64, purpose: Purpose, ok: bool) {
+    /// The worker thread's answer to a job; dropped when the client has
+    /// gone (or its slot holds another client) since.
+    pub fn job_done(&mut self, done: JobDone) {
+        let id = done.client;
         let alive = self
             .clients
             .get(id)
-            .is_some_and(|c| c.serial == serial && !c.dead);
+            .is_some_and(|c| c.serial == done.serial && !c.dead);
         if !alive {
             return;
         }
         self.clients[id].reg.check_pending = false;
-        match purpose {
-            Purpose::ServerPass => handlers::registration::server_pass_checked(self, id, ok),
-            Purpose::Oper(name) => handlers::oper::oper_checked(self, id, &name, ok),
+        match done.result {
+            JobResult::Checked { purpose, ok } => match purpose {
+                Purpose::ServerPass => handlers::registration::server_pass_checked(self, id, ok),
+                Purpose::Oper(name) => handlers::oper::oper_checked(self, id, &name, ok),
+                Purpose::Identify(account) => self.identify_checked(id, &account, ok),
+                Purpose::SaslPlain(account) => {
+                    handlers::sasl::plain_checked(self, id, &account, ok)
+                }
+            },
+            JobResult::Hashed { then, creds } => self.hashed(id, then, creds),
         }
         self.recount(id);
+        // A SASL login before CAP END may have been what registration
+        // waited for.
+        if self
+            .clients
+            .get(id)
+            .is_some_and(|c| !c.registered && !c.dead)
+        {
+            handlers::registration::try_register(self, id);
+        }
     }
 }

@@ -90,7 +90,13 @@ pub fn config() -> Config {
         history: HistoryConfig {
             path: "history".into(),
         },
-        accounts: AccountsConfig { registration: true },
+        accounts: AccountsConfig {
+            registration: true,
+            enforcement: NickEnforcement::Timeout,
+            enforcement_grace: Duration::from_secs(30),
+            max_nicks: 8,
+            scram_iterations: 4096,
+        },
         logging: LoggingConfig {
             level: "info".into(),
         },
@@ -163,7 +169,7 @@ impl Harness {
     pub fn run_jobs(&mut self) {
         for job in std::mem::take(&mut self.s.jobs) {
             let d = job.run();
-            self.s.job_done(d.client, d.serial, d.purpose, d.ok);
+            self.s.job_done(d);
         }
     }
 

@@ -13,7 +13,9 @@
 //
 // Usage: node ircfw_client.js [--host H] [--port P] [--nick N] [--channel C]
 //          [--enable echomessage,setname,chghost] [--cap NAME]... [--timeout S]
-//          [--websocket SUBPROTOCOL|none] [--tls yes]
+//          [--websocket SUBPROTOCOL|none] [--tls yes] [--account NAME:PASSWORD]
+// With --account it logs in with SASL PLAIN, as a user who filled in the
+// account fields of Kiwi IRC or The Lounge (irc-framework's `account`).
 // With --websocket it uses irc-framework's WebSocket transport (Kiwi IRC's:
 // Kiwi asks for `text.ircv3.net`), on the `ws` package as the WebSocket
 // that a browser would provide; --tls yes makes it wss:// (self-signed
@@ -28,6 +30,8 @@
 //   cap_req     {caps}: what irc-framework asked for (CAP REQ)
 //   cap_ack     {caps}: what the server acknowledged
 //   cap_nak     {caps}
+//   loggedin    {nick, account}: 900 (SASL, with --account)
+//   sasl_failed {reason, message}
 //   registered  {nick, caps}: on 001, caps = client.network.cap.enabled
 //   join        {nick, ident, hostname, channel, time, tags}
 //   userlist    {channel, users: [{nick, ident, hostname, modes}]}: NAMES
@@ -54,6 +58,7 @@ function parseArgs(argv) {
         timeout: Number(env.IRCFW_TIMEOUT || 30),
         websocket: null,
         tls: false,
+        account: null,
     };
     for (let i = 0; i < argv.length; i++) {
         const key = argv[i];
@@ -72,6 +77,14 @@ function parseArgs(argv) {
         case '--timeout': opts.timeout = Number(value); break;
         case '--websocket': opts.websocket = value; break;
         case '--tls': opts.tls = value === 'yes'; break;
+        case '--account': {
+            const colon = value.indexOf(':');
+            if (colon < 1) {
+                fail('--account takes NAME:PASSWORD');
+            }
+            opts.account = { account: value.slice(0, colon), password: value.slice(colon + 1) };
+            break;
+        }
         default: fail(`unknown argument ${key}`);
         }
     }
@@ -131,6 +144,7 @@ const client = new IRC.Client({
     enable_echomessage: opts.enable.includes('echomessage'),
     enable_setname: opts.enable.includes('setname'),
     enable_chghost: opts.enable.includes('chghost'),
+    ...(opts.account ? { account: opts.account } : {}),
 });
 for (const cap of opts.caps) {
     client.requestCap(cap);
@@ -171,6 +185,14 @@ client.on('raw', (ev) => {
             emit(`cap_${sub.toLowerCase()}`, { caps });
         }
     }
+});
+
+client.on('loggedin', (ev) => {
+    emit('loggedin', { nick: ev.nick, account: ev.account });
+});
+
+client.on('sasl failed', (ev) => {
+    emit('sasl_failed', { reason: ev.reason, message: ev.message });
 });
 
 client.on('registered', (ev) => {

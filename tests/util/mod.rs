@@ -321,6 +321,18 @@ impl TestServer {
     }
 
     /// Waits for the process to exit; returns its exit code.
+    /// Stops the server with `sig` ("TERM", or "KILL" for a crash), then
+    /// starts it again in the same folder on the same config (a new port):
+    /// what survives is what it kept on disk.
+    pub fn restart(mut self, sig: &str) -> TestServer {
+        self.signal(sig);
+        let _ = self.child.wait();
+        let dir = std::mem::take(&mut self.dir);
+        let conf = self.conf.clone();
+        drop(self);
+        Self::spawn(dir, conf, Launch::default())
+    }
+
     pub fn wait_exit(&mut self) -> Option<i32> {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {

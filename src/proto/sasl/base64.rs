@@ -40,7 +40,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// The number of bytes `text` decodes to, if it is well formed in length
 /// and padding (the characters themselves are checked by `decode_into`).
 pub fn decoded_len(text: &[u8]) -> Result<usize, Invalid> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(Invalid);
     }
     let pad = text.iter().rev().take(2).filter(|&&c| c == b'=').count();

@@ -102,7 +102,7 @@ pub fn server_chunks(message: &[u8]) -> Vec<String> {
         // base64 is ASCII, so any byte boundary is a char boundary.
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
-    if coded.len() % CHUNK == 0 {
+    if coded.len().is_multiple_of(CHUNK) {
         lines.push("+".to_owned());
     }
     lines

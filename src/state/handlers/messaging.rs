@@ -18,6 +18,7 @@ use crate::state::channel::{flag, prefix};
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::event::{is_client_tag, Event};
 use crate::state::handlers::multiline;
+use crate::state::services;
 use crate::state::{ChanId, ClientId, State};
 
 /// `PRIVMSG <target>{,<target>} :<text>`; with a `batch` tag, one line
@@ -117,6 +118,14 @@ fn deliver(s: &mut State, id: ClientId, m: &Message, now: Instant, cmd: &'static
                 );
             }
             break;
+        }
+        if let Some(svc) = services::by_nick(target) {
+            // NickServ and ChanServ read PRIVMSGs; NOTICE and TAGMSG to
+            // them go nowhere, as to a client that ignores them.
+            if let (false, false, Some(text)) = (notice, tagmsg, relay.text) {
+                services::privmsg(s, id, svc, text, now);
+            }
+            continue;
         }
         if let Err(e) = to_target(s, id, target, &relay) {
             if !notice {

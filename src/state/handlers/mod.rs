@@ -14,4 +14,5 @@ pub mod read_marker;
 pub mod registration;
 pub mod relaymsg;
 pub mod rename;
+pub mod sasl;
 pub mod user;

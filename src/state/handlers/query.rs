@@ -20,6 +20,7 @@ use crate::state::client::{Client, OperSession, UserModes};
 use crate::state::dispatch::COMMANDS;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::handlers::registration::{send_isupport, send_lusers, send_motd, VERSION};
+use crate::state::services;
 use crate::state::{ChanId, ClientId, State};
 
 /// What WHOX shows to a non-oper in place of another client's address (Ergo).
@@ -306,9 +307,24 @@ pub fn whois(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdResul
         m.param(0)
     };
     let nick = list.split(',').find(|n| !n.is_empty()).unwrap_or(list);
-    match find_user(s, nick) {
-        Some(t) => send_whois(s, id, t, now),
-        None => s.reply_error(id, &CmdError::NoSuchNick(nick.to_string())),
+    match (find_user(s, nick), services::by_nick(nick)) {
+        (Some(t), _) => send_whois(s, id, t, now),
+        (None, Some(svc)) => {
+            // A service, shown as Ergo shows it.
+            let realname = format!("Network service, for more info /msg {} HELP", svc.name);
+            s.numeric(
+                id,
+                RPL_WHOISUSER,
+                &[svc.name, svc.name, services::HOST, "*"],
+                &realname,
+            );
+            let (server, network) = (
+                s.config.server.name.clone(),
+                s.config.server.network.clone(),
+            );
+            s.numeric(id, RPL_WHOISSERVER, &[svc.name, &server], &network);
+        }
+        (None, None) => s.reply_error(id, &CmdError::NoSuchNick(nick.to_string())),
     }
     s.numeric(id, RPL_ENDOFWHOIS, &[nick], "End of /WHOIS list");
     Ok(())
@@ -350,6 +366,7 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
             .unwrap_or_else(|| "is an IRC operator".into())
     });
     let bot = c.modes.has(UserModes::BOT);
+    let account = c.account().map(str::to_owned);
     let tls = c.modes.has(UserModes::TLS);
     let actual = sees_ip(s, id, t).then(|| c.ip.to_string());
     // Ergo shows the fingerprint to the user and to opers, as the IP.
@@ -376,6 +393,9 @@ fn send_whois(s: &mut State, id: ClientId, t: ClientId, now: Instant) {
     }
     if let Some(line) = oper_line {
         s.numeric(id, RPL_WHOISOPERATOR, &[&nick], &line);
+    }
+    if let Some(account) = account {
+        s.numeric(id, RPL_WHOISACCOUNT, &[&nick, &account], "is logged in as");
     }
     if bot {
         // Ergo's wording, bold and all: bots and scripts match on it.
@@ -604,6 +624,12 @@ pub fn info(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
 static HELP: &[(&str, &str)] = &[
     ("ADMIN", "ADMIN [<server>]\n\nShows who runs this server and how to reach them."),
     (
+        "AUTHENTICATE",
+        "AUTHENTICATE <mechanism> | AUTHENTICATE <base64 data> | AUTHENTICATE *\n\n\
+         Logs in to an account with SASL (PLAIN, EXTERNAL or SCRAM-SHA-256),\n\
+         usually before registering. Clients normally do this for you.",
+    ),
+    (
         "AWAY",
         "AWAY [:<message>]\n\nMarks you as away with <message>; without one (or with an empty\n\
          one), marks you as back. Others see the message when they message you\n\
@@ -620,6 +646,15 @@ static HELP: &[(&str, &str)] = &[
         "CAP",
         "CAP LS [<version>] | CAP LIST | CAP REQ :<capabilities> | CAP END\n\n\
          Negotiates IRCv3 capabilities. Clients normally do this for you.",
+    ),
+    (
+        "CHANSERV",
+        "CHANSERV <command> [<params>]\n\nTalks to ChanServ, as /msg ChanServ does.\n\
+         For its commands, try /CHANSERV HELP.",
+    ),
+    (
+        "CS",
+        "CS <command> [<params>]\n\nThe same as CHANSERV.",
     ),
     (
         "HELP",
@@ -688,8 +723,17 @@ static HELP: &[(&str, &str)] = &[
     ),
     ("NICK", "NICK <nickname>\n\nChanges your nickname."),
     (
+        "NICKSERV",
+        "NICKSERV <command> [<params>]\n\nTalks to NickServ, as /msg NickServ does:\n\
+         accounts (REGISTER, IDENTIFY, ...). For its commands, try /NICKSERV HELP.",
+    ),
+    (
         "NOTICE",
         "NOTICE <target>{,<target>} :<text>\n\nLike PRIVMSG, but never answered automatically.",
+    ),
+    (
+        "NS",
+        "NS <command> [<params>]\n\nThe same as NICKSERV.",
     ),
     (
         "OPER",

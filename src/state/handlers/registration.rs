@@ -56,6 +56,13 @@ pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
             ));
         }
     }
+    if s.nick_reserved_from(id, new) {
+        return Err(CmdError::Numeric(
+            ERR_NICKNAMEINUSE,
+            vec![new.to_string()],
+            "Nickname is reserved by a different account".into(),
+        ));
+    }
     let c = &s.clients[id];
     if c.nick() == new {
         return Ok(());
@@ -208,6 +215,9 @@ pub fn cap(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult
     Ok(())
 }
 
+/// The `sasl` capability's value: every mechanism picoircd has.
+pub const SASL_MECHANISMS_LIST: &str = "PLAIN,EXTERNAL,SCRAM-SHA-256";
+
 /// The `CAP LS` words for a config and a kind of connection (`tls`: the
 /// client is on TLS, user mode +Z): each capability offered, with its
 /// value (`name=value`) when `with_values` (302 clients). Only `sts`
@@ -228,6 +238,7 @@ pub fn ls_words(cfg: &Config, with_values: bool, tls: bool) -> Vec<String> {
             _ => None,
         },
         tls,
+        sasl: SASL_MECHANISMS_LIST,
     };
     CAPS.iter()
         .filter(|cap| caps::offered(cap, &settings))
@@ -362,7 +373,12 @@ fn complete_registration(s: &mut State, id: ClientId) {
         }
         _ => {}
     }
+    // sasl-3.1: registration ends an exchange still under way (906).
+    super::sasl::abort_on_registration(s, id);
     s.clients[id].modes.set(UserModes::INVISIBLE, true);
+    if s.clients[id].account().is_some() {
+        s.clients[id].modes.set(UserModes::REGISTERED, true);
+    }
     s.mark_registered(id);
     let cfg = Rc::clone(&s.config);
     let nick = s.clients[id].nick().to_owned();
