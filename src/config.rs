@@ -21,7 +21,7 @@ mod secret;
 mod source;
 mod sts;
 mod tuning;
-mod values;
+pub mod values;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -638,3 +638,41 @@ fn a_damaged_datastore_is_repaired_or_refused_at_start() {
         "left untouched"
     );
 }
+
+#[test]
+fn a_reserved_nick_is_renamed_after_the_grace_period_unless_its_owner_logs_in() {
+    let srv = TestServer::with_config(&config(
+        "\n[accounts]\nnick-enforcement = \"timeout\"\nenforcement-grace = \"1s\"\n",
+    ));
+    let mut alice = srv.client("alice");
+    ns_register(&mut alice, "alice", "pw-of-alice");
+    alice.send("QUIT");
+    drop(alice);
+
+    // An impostor is warned, then renamed.
+    let mut imp = srv.connect();
+    let burst = imp.register("alice");
+    let _ = burst;
+    imp.expect_line(&ns(
+        "alice",
+        "This nickname is reserved by a different account. Please log in within 1s (using /msg NickServ IDENTIFY <password> or SASL), or switch to a different nickname.",
+    ));
+    let started = Instant::now();
+    let line = imp.expect_line(" NICK ");
+    assert!(
+        line.starts_with(":alice!") && line.contains(" NICK :Guest"),
+        "{line}"
+    );
+    assert!(started.elapsed() < WAIT);
+    drop(imp);
+
+    // The owner, logging in within the grace period, keeps the nick.
+    let mut owner = srv.client("alice");
+    owner.expect_line("This nickname is reserved");
+    owner.send("NS IDENTIFY pw-of-alice");
+    owner.expect_line(&ns("alice", "You're now logged in as alice"));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    owner.send("PING :after");
+    let lines = owner.expect("PONG");
+    assert!(!lines.iter().any(|l| l.contains(" NICK ")), "{lines:?}");
+}

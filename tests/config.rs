@@ -1053,6 +1053,21 @@ fn limits_errors() {
         "unknown log level `loud`",
     );
     assert_error(
+        &with("[accounts]\nnick-enforcement = \"sometimes\"\n"),
+        "ircd.conf:8:20",
+        "unknown nick enforcement `sometimes`, expected one of `none`, `strict`, `timeout`",
+    );
+    assert_error(
+        &with("[accounts]\nscram-iterations = 1000\n"),
+        "ircd.conf:8:20",
+        "`accounts.scram-iterations` must be 4096 to 1000000, not 1000",
+    );
+    assert_error(
+        &with("[accounts]\nenforcement-grace = \"0s\"\n"),
+        "ircd.conf:8:21",
+        "`accounts.enforcement-grace` must be at least 1s",
+    );
+    assert_error(
         &with("[admin]\nemail = \"a\\r\\nQUIT\"\n"),
         "ircd.conf:8:9",
         "must not contain line breaks",

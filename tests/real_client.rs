@@ -937,3 +937,60 @@ fn irc_framework_over_websocket_as_kiwi_irc_uses_it() {
     // Nothing went wrong on the way.
     assert!(fw.all("socket_error").is_empty(), "{}", fw.log());
 }
+
+/// irc-framework configured with an account (what Kiwi IRC and The Lounge
+/// do with their account fields) logs in with SASL PLAIN before
+/// registering, and others see the account.
+#[test]
+fn irc_framework_logs_in_with_sasl_plain() {
+    let conf = util::base_config().replace(
+        "network = \"PicoNet\"\n",
+        "network = \"PicoNet\"\nbcrypt-cost = 4\n",
+    );
+    let srv = TestServer::with_config(&conf);
+    let mut owner = srv.client("kiwi");
+    owner.send("NS REGISTER kiwi-password");
+    owner.expect_line("You're now logged in as kiwi");
+    owner.send("QUIT");
+    owner.expect_line("ERROR");
+    drop(owner);
+
+    let args = ["--account".to_string(), "kiwi:kiwi-password".to_string()];
+    let mut fw = IrcFramework::start(&srv, "kiwi", "#sasl", &args);
+    let req = fw.wait_for("cap_req", |_| true);
+    assert!(
+        sorted_strings(&req["caps"]).iter().any(|c| c == "sasl"),
+        "{}",
+        fw.log()
+    );
+    let logged = fw.wait_for("loggedin", |_| true);
+    assert_eq!(text(&logged, "account"), "kiwi", "{}", fw.log());
+    let registered = fw.wait_for("registered", |_| true);
+    assert!(
+        sorted_strings(&registered["caps"])
+            .iter()
+            .any(|c| c == "sasl"),
+        "{}",
+        fw.log()
+    );
+    assert!(fw.all("sasl_failed").is_empty(), "{}", fw.log());
+    fw.wait_for("join", |e| text(e, "nick") == "kiwi");
+
+    let mut peer = srv.client("peer");
+    peer.send("WHOIS kiwi");
+    let whois = peer.expect(" 318 ");
+    assert!(
+        whois
+            .iter()
+            .any(|l| l == ":pico.test 330 peer kiwi kiwi :is logged in as"),
+        "{whois:?}"
+    );
+    fw.command("quit bye");
+    fw.finish();
+
+    // A wrong password: irc-framework reports the failure.
+    let args = ["--account".to_string(), "kiwi:not-it".to_string()];
+    let mut bad = IrcFramework::start(&srv, "kiwi2", "#sasl", &args);
+    let failed = bad.wait_for("sasl_failed", |_| true);
+    assert_eq!(text(&failed, "reason"), "fail", "{}", bad.log());
+}

@@ -407,6 +407,9 @@ impl State {
     /// account-notify, and what `via` says.
     pub fn log_in(&mut self, id: ClientId, account: &str, via: Via) {
         self.set_account(id, Some(account));
+        if let Some(e) = self.clients[id].extra.as_deref_mut() {
+            e.enforce_at = None;
+        }
         let c = &mut self.clients[id];
         c.modes.set(super::client::UserModes::REGISTERED, true);
         let (nick, mask) = (c.nick().to_owned(), c.mask());
@@ -428,6 +431,78 @@ impl State {
         }
         log_info!("accounts", "client {nick} logged into account {account}");
         self.snotice(&format!("Client {mask} logged into account {account}"));
+    }
+
+    /// With `timeout` enforcement, a client on a nick of an account it is
+    /// not logged in to is warned and given the grace period to log in
+    /// (or change nick) before it is renamed (`enforce_nick`).
+    pub fn start_nick_enforcement(&mut self, id: ClientId, now: Instant) {
+        let c = &self.clients[id];
+        let nick = c.nick().to_owned();
+        let Some(owner) = self.nick_owner(&nick) else {
+            return;
+        };
+        let mine = c.account().is_some_and(|a| casemap::eq(a, &owner.name));
+        if mine || self.effective_enforce(owner.settings.enforce) != NickEnforcement::Timeout {
+            return;
+        }
+        let grace = self.config.accounts.enforcement_grace;
+        let due = self.clock.stamp(now + grace);
+        self.clients[id].extra_mut().enforce_at = Some((due, casemap::fold(&nick).into()));
+        let text = format!(
+            "This nickname is reserved by a different account. Please log in within {} (using /msg NickServ IDENTIFY <password> or SASL), or switch to a different nickname.",
+            crate::config::values::format_duration(grace)
+        );
+        services::notice(self, id, &NICKSERV, &text);
+        let c = &self.clients[id];
+        if c.timer_due == super::clock::Stamp(0) || due < c.timer_due {
+            self.schedule_deadline(id, due);
+        }
+    }
+
+    /// The enforcement deadline of `id` has come (from `run_timers`): a
+    /// client still on the reserved nick, not logged in to its account, is
+    /// renamed to `Guest<n>`. Returns its next enforcement deadline, if any.
+    pub fn enforce_nick(
+        &mut self,
+        id: ClientId,
+        now: super::clock::Stamp,
+    ) -> Option<super::clock::Stamp> {
+        let (due, folded) = self.clients[id].extra.as_ref()?.enforce_at.clone()?;
+        if due > now {
+            return Some(due);
+        }
+        let c = &mut self.clients[id];
+        if let Some(e) = c.extra.as_deref_mut() {
+            e.enforce_at = None;
+        }
+        c.tidy_extra();
+        let nick = c.nick().to_owned();
+        let still = casemap::fold(&nick) == *folded;
+        let owner = self.nick_owner(&nick).map(|a| a.name.clone());
+        let mine = self.clients[id]
+            .account()
+            .zip(owner.as_deref())
+            .is_some_and(|(a, o)| casemap::eq(a, o));
+        if !still || owner.is_none() || mine {
+            return None;
+        }
+        let mut n = self.clients[id].serial % 100_000;
+        let guest = loop {
+            let candidate = format!("Guest{n}");
+            if !self.nicks.contains_key(casemap::fold(&candidate).as_str()) {
+                break candidate;
+            }
+            n += 1;
+        };
+        services::notice(
+            self,
+            id,
+            &NICKSERV,
+            &format!("You did not log in in time: your nick is now {guest}"),
+        );
+        super::handlers::registration::change_nick(self, id, &guest);
+        None
     }
 
     /// Logs `id` out (LOGOUT, an account deleted): 901, -r, account-notify.

@@ -123,6 +123,10 @@ pub struct Extra {
     pub fakelag_debt: u32,
     /// A SASL exchange under way (`handlers::sasl`).
     pub sasl: Option<Box<SaslSession>>,
+    /// Nick enforcement (`timeout`): when the client is renamed unless it
+    /// logged in to the account that owns its nick, and which nick that
+    /// was (folded).
+    pub enforce_at: Option<(Stamp, Box<str>)>,
 }
 
 /// A SASL exchange, compared only by being there (`Extra` is compared

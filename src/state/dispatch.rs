@@ -320,6 +320,11 @@ impl State {
                 }
                 continue;
             }
+            let enforce = self.enforce_nick(id, now);
+            let Some(c) = self.clients.get_mut(id).filter(|c| !c.dead) else {
+                continue;
+            };
+            let t = &self.config.timeouts;
             let idle = now.since(c.last_seen);
             if idle >= t.ping_timeout {
                 let secs = t.ping_timeout.as_secs();
@@ -327,7 +332,7 @@ impl State {
             } else if idle >= t.ping && !c.ping_sent {
                 c.ping_sent = true;
                 let due = c.last_seen + t.ping_timeout;
-                self.schedule_deadline(id, due);
+                self.schedule_deadline(id, enforce.map_or(due, |e| e.min(due)));
                 let name = self.config.server.name.clone();
                 self.send_line(id, None, "PING", &[], Some(&name));
             } else {
@@ -336,7 +341,7 @@ impl State {
                 } else {
                     c.last_seen + t.ping
                 };
-                self.schedule_deadline(id, due);
+                self.schedule_deadline(id, enforce.map_or(due, |e| e.min(due)));
             }
         }
     }

@@ -80,6 +80,7 @@ pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
         return Ok(());
     }
     change_nick(s, id, new);
+    s.start_nick_enforcement(id, _now);
     Ok(())
 }
 
@@ -424,6 +425,8 @@ fn complete_registration(s: &mut State, id: ClientId) {
     s.schedule_deadline(id, due);
     let nick = s.clients[id].nick().to_owned();
     monitor::notify(s, &nick, Some(id));
+    let now = s.clock.instant(s.clients[id].last_seen);
+    s.start_nick_enforcement(id, now);
 }
 
 /// The ISUPPORT tokens for a config.
