@@ -48,6 +48,10 @@ pub enum After {
     /// An account deleted: the notice, then everyone logged in to it is
     /// logged out.
     Unregistered(&'static Service, String, String),
+    /// Nothing to tell (a registered channel's modes or topic kept).
+    Quiet,
+    /// CS REGISTER: the notice and the founder's +q (`chanserv`).
+    ChannelRegistered(String),
 }
 
 /// A reply waiting for its change to be on disk.
@@ -358,6 +362,9 @@ impl State {
         }
         let (svc, text) = match after {
             After::Registered { .. } => (&NICKSERV, "Could not register"),
+            After::Quiet | After::ChannelRegistered(_) => {
+                (&super::services::chanserv::CHANSERV, "An error occurred")
+            }
             After::Notice(svc, _)
             | After::Setting(svc, _)
             | After::PasswordChanged(svc)
@@ -382,7 +389,13 @@ impl State {
                 self.snotice(&format!("Client {mask} registered account {account}"));
                 self.log_in(id, &account, via);
             }
-            After::Notice(svc, text) => services::notice(self, id, svc, &text),
+            After::Notice(svc, text) => {
+                if !text.is_empty() {
+                    services::notice(self, id, svc, &text);
+                }
+            }
+            After::Quiet => {}
+            After::ChannelRegistered(name) => services::chanserv::registered_done(self, id, &name),
             After::Setting(svc, key) => {
                 services::notice(self, id, svc, "Successfully changed your account settings");
                 services::nickserv::show_setting(self, id, svc, &key);

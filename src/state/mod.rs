@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod channel;
+pub mod chanreg;
 pub mod client;
 pub mod cloak;
 pub mod clock;
@@ -709,6 +710,20 @@ impl State {
                     e.invites.retain(|i| *i != folded);
                 }
             }
+        }
+    }
+
+    /// Removes `chan` if it has no members (a registered channel brought
+    /// back for a JOIN that was then refused).
+    pub fn drop_if_empty(&mut self, chan: ChanId) {
+        if self
+            .channels
+            .get(chan)
+            .is_some_and(|ch| ch.members.is_empty())
+        {
+            let folded = casemap::fold(&self.channels[chan].name);
+            self.channel_names.remove(&folded);
+            self.channels.remove(chan);
         }
     }
 

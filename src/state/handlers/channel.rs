@@ -85,10 +85,23 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
             "You have joined too many channels".into(),
         ));
     }
-    let (chan, given) = match existing {
+    let (chan, given, announce) = match existing {
         Some(chan) => {
             check_entry(s, id, chan, key)?;
-            (chan, 0)
+            let given = s.join_privileges(chan, id);
+            (chan, given, given != 0)
+        }
+        None if s.channel_reg(name).is_some() => {
+            // A registered channel comes back as its record kept it; no
+            // one is made an operator but by the record.
+            let chan = s
+                .channels
+                .insert(Channel::new(name.to_string(), s.now_secs()));
+            s.channel_names.insert(casemap::fold(name), chan);
+            s.restore_channel(chan);
+            check_entry(s, id, chan, key).inspect_err(|_| s.drop_if_empty(chan))?;
+            let given = s.join_privileges(chan, id);
+            (chan, given, given != 0)
         }
         None => {
             let chan = s
@@ -96,7 +109,7 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
                 .insert(Channel::new(name.to_string(), s.now_secs()));
             s.channel_names.insert(casemap::fold(name), chan);
             // Ergo makes the creator of an unregistered channel an operator.
-            (chan, prefix::OP)
+            (chan, prefix::OP, false)
         }
     };
     let chan_name = s.channels[chan].name.clone();
@@ -111,6 +124,23 @@ fn join_one(s: &mut State, id: ClientId, name: &str, key: &str) -> CmdResult {
     send_join(s, id, chan, false);
     if s.clients[id].dead || !s.channels.get(chan).is_some_and(|ch| ch.is_member(id)) {
         return Ok(());
+    }
+    if announce {
+        // The prefix a registered channel gives: shown to every member.
+        let letters: String = prefix::ALL
+            .iter()
+            .filter(|(bit, _, _)| given & bit != 0)
+            .map(|(_, m, _)| *m)
+            .collect();
+        let modes = format!("+{letters}");
+        let nick = s.clients[id].nick().to_owned();
+        let args: Vec<&str> = std::iter::once(chan_name.as_str())
+            .chain(std::iter::once(modes.as_str()))
+            .chain(letters.chars().map(|_| nick.as_str()))
+            .collect();
+        let server = s.config.server.name.clone();
+        let mut ev = s.event(Some(&server), "MODE", &args, None);
+        s.send_event_to_channel(chan, &mut ev, None);
     }
     if let Some(away) = s.clients[id].away().map(str::to_owned) {
         let mask = s.clients[id].mask();
@@ -342,6 +372,16 @@ pub fn topic(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResu
     if ch.has(flag::TOPIC_LOCK) && prefix::rank(mine) < prefix::rank(prefix::HALFOP) {
         return Err(CmdError::ChanOpPrivsNeeded(ch.name.clone()));
     }
+    // ChanServ's TOPICLOCK: only the founder and admins (+q, +a).
+    if s.channel_reg(&ch.name).is_some_and(|r| r.topic_lock)
+        && prefix::rank(mine) < prefix::rank(prefix::ADMIN)
+    {
+        return Err(CmdError::Numeric(
+            ERR_CHANOPRIVSNEEDED,
+            vec![ch.name.clone()],
+            "The topic is locked by ChanServ".into(),
+        ));
+    }
     let text = cut(text, s.config.limits.topiclen);
     let c = &s.clients[id];
     let (mask, nick) = (c.mask(), c.nick().to_owned());
@@ -356,6 +396,7 @@ pub fn topic(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResu
     let middle = [chan_name.as_str()];
     let mut ev = s.user_event(id, &mask, "TOPIC", &middle, Some(text));
     s.send_event_to_channel(chan, &mut ev, None);
+    s.persist_channel(chan, id);
     Ok(())
 }
 

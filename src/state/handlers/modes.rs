@@ -358,6 +358,7 @@ fn channel_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
     middle.extend(args.iter().map(String::as_str));
     let mut ev = s.user_event(id, &setter, "MODE", &middle, None);
     s.send_event_to_channel(chan, &mut ev, None);
+    s.persist_channel(chan, id);
     Ok(())
 }
 

@@ -14,10 +14,12 @@ use std::time::Instant;
 
 use crate::proto::numeric::ERR_NOSUCHCHANNEL;
 use crate::proto::{caps, casemap, Message};
+use crate::state::accounts::After;
 use crate::state::channel::prefix;
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::handlers::channel::{send_join, send_join_burst};
 use crate::state::{ChanId, ClientId, State};
+use crate::store::{Change, Key, Record};
 
 /// `RENAME <channel> <new name> [:<reason>]`
 pub fn rename(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
@@ -42,8 +44,10 @@ pub fn rename(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRes
             "Invalid channel name".into(),
         ));
     }
-    // The same channel under another case is not "in use".
-    if s.find_channel(new_name).is_some_and(|other| other != chan) {
+    // The same channel under another case is not "in use"; nor may it
+    // take the name of another registered channel.
+    let taken_by_record = !casemap::eq(new_name, &old) && s.channel_reg(new_name).is_some();
+    if taken_by_record || s.find_channel(new_name).is_some_and(|other| other != chan) {
         return Err(CmdError::Fail(
             "RENAME",
             "CHANNEL_NAME_IN_USE",
@@ -52,6 +56,20 @@ pub fn rename(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdRes
         ));
     }
     s.rename_channel(chan, new_name);
+    // A registered channel's record follows it (ChanServ keeps it).
+    if let Some(base) = s.channel_reg(&old).cloned() {
+        let record = s.channel_record(chan, &base);
+        let old_key = Key::Channel(casemap::fold(&old));
+        let new_key = Key::Channel(casemap::fold(new_name));
+        if old_key != new_key {
+            s.commit(id, Change::Delete(old_key), After::Quiet);
+        }
+        s.commit(
+            id,
+            Change::Put(new_key, Record::Channel(record)),
+            After::Quiet,
+        );
+    }
     announce(s, id, chan, &old, reason);
     Ok(())
 }
