@@ -752,7 +752,7 @@ impl Server {
 
     fn on_worker_results(&mut self) {
         while let Ok(done) = self.worker.results.try_recv() {
-            self.state.job_done(done);
+            self.state.job_done(done, Instant::now());
         }
     }
 

@@ -72,6 +72,10 @@ struct Throttle {
 
 /// Failed logins allowed per `THROTTLE_WINDOW`, per account and per IP.
 pub const THROTTLE_ATTEMPTS: u32 = 3;
+/// Failed logins allowed per `THROTTLE_WINDOW` against one account, from
+/// any address (more than per address, so that a guesser cannot lock an
+/// owner out as easily).
+pub const THROTTLE_ACCOUNT_ATTEMPTS: u32 = 10;
 /// The window of `THROTTLE_ATTEMPTS`.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -535,11 +539,11 @@ impl State {
     }
 
     /// The worker's answer to NS IDENTIFY's password check.
-    pub fn identify_checked(&mut self, id: ClientId, account: &str, ok: bool) {
+    pub fn identify_checked(&mut self, id: ClientId, account: &str, ok: bool, now: Instant) {
         if ok {
             self.log_in(id, account, Via::NickServ);
         } else {
-            self.login_failed(id, Instant::now());
+            self.login_failed(id, Some(account), now);
             services::notice(
                 self,
                 id,
@@ -681,33 +685,66 @@ impl State {
         self.commit(id, Change::Delete(Key::Account(folded)), after);
     }
 
-    /// If `id` (its address, or the account it tries) failed too often
-    /// lately: Ergo's "Please wait at least ... and try again".
-    pub fn login_throttled(&mut self, id: ClientId, now: Instant) -> Option<String> {
-        let key = throttle_key(self.clients[id].ip);
-        let (count, since) = *self.accounts.throttle.by_key.get(&key)?;
-        let left = THROTTLE_WINDOW.saturating_sub(now.duration_since(since));
-        if left.is_zero() {
-            self.accounts.throttle.by_key.remove(&key);
-            return None;
+    /// If `id`'s address failed too often lately, or `account` (the one it
+    /// tries) did from anywhere: Ergo's "Please wait at least ... and try
+    /// again".
+    pub fn login_throttled(
+        &mut self,
+        id: ClientId,
+        account: Option<&str>,
+        now: Instant,
+    ) -> Option<String> {
+        let keys = throttle_keys(self.clients[id].ip, account);
+        let mut wait = Duration::ZERO;
+        for (key, limit) in keys {
+            let Some(&(count, since)) = self.accounts.throttle.by_key.get(&key) else {
+                continue;
+            };
+            let left = THROTTLE_WINDOW.saturating_sub(now.duration_since(since));
+            if left.is_zero() {
+                self.accounts.throttle.by_key.remove(&key);
+            } else if count >= limit {
+                wait = wait.max(left);
+            }
         }
-        (count >= THROTTLE_ATTEMPTS).then(|| {
+        (!wait.is_zero()).then(|| {
             format!(
                 "Please wait at least {}s and try again",
-                left.as_secs().max(1)
+                wait.as_secs().max(1)
             )
         })
     }
 
-    /// Counts a failed login against `id`'s address.
-    pub fn login_failed(&mut self, id: ClientId, now: Instant) {
-        let key = throttle_key(self.clients[id].ip);
-        let entry = self.accounts.throttle.by_key.entry(key).or_insert((0, now));
-        if now.duration_since(entry.1) >= THROTTLE_WINDOW {
-            *entry = (0, now);
+    /// Counts a failed login against `id`'s address and the account tried.
+    pub fn login_failed(&mut self, id: ClientId, account: Option<&str>, now: Instant) {
+        for (key, _) in throttle_keys(self.clients[id].ip, account) {
+            let entry = self.accounts.throttle.by_key.entry(key).or_insert((0, now));
+            if now.duration_since(entry.1) >= THROTTLE_WINDOW {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
         }
-        entry.0 += 1;
+        // Bounded: stale windows go once the table is large.
+        if self.accounts.throttle.by_key.len() > 4096 {
+            self.accounts
+                .throttle
+                .by_key
+                .retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
+        }
     }
+}
+
+/// The throttle keys of a login and their limits: the address (the IPv6
+/// /64), and the account when one is named.
+fn throttle_keys(ip: IpAddr, account: Option<&str>) -> Vec<(String, u32)> {
+    let mut keys = vec![(throttle_key(ip), THROTTLE_ATTEMPTS)];
+    if let Some(a) = account {
+        keys.push((
+            format!("account:{}", casemap::fold(a)),
+            THROTTLE_ACCOUNT_ATTEMPTS,
+        ));
+    }
+    keys
 }
 
 /// The throttle key of an address: the IPv6 /64, or the IPv4 address.

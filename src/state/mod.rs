@@ -844,7 +844,7 @@ impl State {
 
     /// The worker thread's answer to a job; dropped when the client has
     /// gone (or its slot holds another client) since.
-    pub fn job_done(&mut self, done: JobDone) {
+    pub fn job_done(&mut self, done: JobDone, now: Instant) {
         let id = done.client;
         let alive = self
             .clients
@@ -858,9 +858,9 @@ impl State {
             JobResult::Checked { purpose, ok } => match purpose {
                 Purpose::ServerPass => handlers::registration::server_pass_checked(self, id, ok),
                 Purpose::Oper(name) => handlers::oper::oper_checked(self, id, &name, ok),
-                Purpose::Identify(account) => self.identify_checked(id, &account, ok),
+                Purpose::Identify(account) => self.identify_checked(id, &account, ok, now),
                 Purpose::SaslPlain(account) => {
-                    handlers::sasl::plain_checked(self, id, &account, ok)
+                    handlers::sasl::plain_checked(self, id, &account, ok, now)
                 }
             },
             JobResult::Hashed { then, creds } => self.hashed(id, then, creds),

@@ -169,7 +169,7 @@ impl Harness {
     pub fn run_jobs(&mut self) {
         for job in std::mem::take(&mut self.s.jobs) {
             let d = job.run();
-            self.s.job_done(d);
+            self.s.job_done(d, Instant::now());
         }
     }
 

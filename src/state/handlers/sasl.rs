@@ -59,7 +59,7 @@ fn run_step(
             true
         }
         Ok(Step::Plain { account, password }) => {
-            if let Some(wait) = s.login_throttled(id, now) {
+            if let Some(wait) = s.login_throttled(id, Some(&account), now) {
                 s.numeric(id, ERR_SASLFAIL, &[], &wait);
                 return false;
             }
@@ -72,7 +72,7 @@ fn run_step(
                     true
                 }
                 None => {
-                    s.login_failed(id, now);
+                    s.login_failed(id, Some(&account), now);
                     fail(s, id, Error::InvalidCredentials);
                     false
                 }
@@ -83,7 +83,7 @@ fn run_step(
             false
         }
         Ok(Step::ScramNeedsCredentials { account }) => {
-            if let Some(wait) = s.login_throttled(id, now) {
+            if let Some(wait) = s.login_throttled(id, Some(&account), now) {
                 s.numeric(id, ERR_SASLFAIL, &[], &wait);
                 return false;
             }
@@ -100,7 +100,7 @@ fn run_step(
                 // A wrong password and an unknown name look the same
                 // (the session plays the exchange out with made-up keys);
                 // both count against the throttle.
-                s.login_failed(id, now);
+                s.login_failed(id, Some(&account), now);
             }
             let rng = ring::rand::SystemRandom::new();
             let step = scram::new_nonce(&rng)
@@ -141,14 +141,14 @@ fn external(s: &mut State, id: ClientId, authzid: Option<&str>, now: Instant) {
             s.log_in(id, &name, Via::Sasl)
         }
         _ => {
-            s.login_failed(id, now);
+            s.login_failed(id, authzid, now);
             fail(s, id, Error::InvalidCredentials);
         }
     }
 }
 
 /// The worker's verdict on a SASL PLAIN password.
-pub fn plain_checked(s: &mut State, id: ClientId, account: &str, ok: bool) {
+pub fn plain_checked(s: &mut State, id: ClientId, account: &str, ok: bool, now: Instant) {
     // A verdict for an exchange the client aborted since is dropped.
     let verifying = s.clients[id]
         .extra
@@ -162,7 +162,7 @@ pub fn plain_checked(s: &mut State, id: ClientId, account: &str, ok: bool) {
     if ok {
         s.log_in(id, account, Via::Sasl);
     } else {
-        s.login_failed(id, Instant::now());
+        s.login_failed(id, Some(account), now);
         fail(s, id, Error::InvalidCredentials);
     }
 }

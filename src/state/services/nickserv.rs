@@ -253,7 +253,7 @@ fn identify(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str],
         ([name, password, ..], _) => ((*name).to_owned(), Some((*password).to_owned())),
         _ => return,
     };
-    if let Some(wait) = s.login_throttled(id, now) {
+    if let Some(wait) = s.login_throttled(id, Some(&name), now) {
         return notice(s, id, svc, &wait);
     }
     let Some(account) = s.account(&name) else {
@@ -274,7 +274,7 @@ fn identify(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str],
         }
         _ if by_cert => s.log_in(id, &account_name, crate::state::accounts::Via::NickServ),
         _ => {
-            s.login_failed(id, now);
+            s.login_failed(id, Some(&account_name), now);
             notice(
                 s,
                 id,
@@ -407,7 +407,7 @@ fn passwd(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str], n
             if new != again {
                 return notice(s, id, svc, "Passwords do not match");
             }
-            if let Some(wait) = s.login_throttled(id, now) {
+            if let Some(wait) = s.login_throttled(id, Some(&account), now) {
                 return notice(s, id, svc, &wait);
             }
             let Some(hash) = s.account(&account).and_then(|a| a.password.clone()) else {
