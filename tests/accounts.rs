@@ -65,6 +65,8 @@ fn b64(bytes: &[u8]) -> String {
 fn nickserv_register_identify_logout_and_restart() {
     let srv = start();
     let mut alice = srv.client("alice");
+    alice.send("NS REGISTER hunter22 not-an-address");
+    alice.expect_line(&ns("alice", "Registration requires a valid e-mail address"));
     ns_register(&mut alice, "alice", "hunter22");
     alice.expect_line(":pico.test MODE alice :+r");
     alice.send("WHOIS alice");

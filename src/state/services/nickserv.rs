@@ -226,6 +226,9 @@ fn register(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str],
         return notice(s, id, svc, err);
     }
     let email = params.get(1).map(|e| (*e).to_owned());
+    if email.as_deref().is_some_and(|e| !valid_email(e)) {
+        return notice(s, id, svc, "Registration requires a valid e-mail address");
+    }
     s.hash_password(
         id,
         password,
@@ -236,6 +239,22 @@ fn register(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str],
             via_service: true,
         },
     );
+}
+
+/// An address that looks like one (`local@domain`, printable, bounded):
+/// picoircd sends no mail, so it is only stored and shown to its owner.
+pub fn valid_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    e.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !e.contains([',', '<', '>'])
+        && e.chars().all(|c| c.is_ascii_graphic() || !c.is_ascii())
 }
 
 /// `IDENTIFY <account> [password]`, or `IDENTIFY <password>` for the
@@ -443,7 +462,7 @@ fn set(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str], _now
             Some(e) => account.settings.enforce = e,
             None => return notice(s, id, svc, "Invalid parameters"),
         },
-        "email" => account.email = Some(params[1].to_owned()),
+        "email" if valid_email(params[1]) => account.email = Some(params[1].to_owned()),
         _ => return notice(s, id, svc, "Invalid parameters"),
     }
     let change = Change::Put(
@@ -530,4 +549,29 @@ fn unregister(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str
     }
     let text = format!("Successfully unregistered account {}", account.name);
     s.unregister_account(id, &account.name, After::Notice(svc, text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_email;
+
+    #[test]
+    fn emails_that_look_like_emails() {
+        for ok in ["a@example.org", "first.last+tag@mail.example.co.uk"] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "@example.org",
+            "a@b",
+            "a@.org",
+            "a@org.",
+            "a b@c.org",
+            "a@b@c.org",
+            "<a@b.org>",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
 }
