@@ -697,3 +697,34 @@ fn a_reserved_nick_is_renamed_after_the_grace_period_unless_its_owner_logs_in() 
     let lines = owner.expect("PONG");
     assert!(!lines.iter().any(|l| l.contains(" NICK ")), "{lines:?}");
 }
+
+#[test]
+fn read_markers_are_shared_by_the_connections_of_an_account() {
+    let srv = start();
+    let mut first = srv.connect();
+    first.send("CAP REQ :draft/read-marker");
+    first.expect(" ACK ");
+    first.send("CAP END");
+    first.register("alice");
+    ns_register(&mut first, "alice", "markers-pw");
+    let mut second = srv.connect();
+    second.send("CAP REQ :draft/read-marker");
+    second.expect(" ACK ");
+    second.send("CAP END");
+    second.register("alice2");
+    second.send("NS IDENTIFY alice markers-pw");
+    second.expect_line("You're now logged in as alice");
+
+    first.send("MARKREAD #c timestamp=2026-01-01T00:00:00.000Z");
+    first.expect_line(":pico.test MARKREAD #c timestamp=2026-01-01T00:00:00.000Z");
+    second.expect_line(":pico.test MARKREAD #c timestamp=2026-01-01T00:00:00.000Z");
+    // A later connection of the account reads it back; another user does not.
+    let mut third = srv.client("alice3");
+    third.send("NS IDENTIFY alice markers-pw");
+    third.expect_line("You're now logged in as alice");
+    third.send("MARKREAD #c");
+    third.expect_line(":pico.test MARKREAD #c timestamp=2026-01-01T00:00:00.000Z");
+    let mut bob = srv.client("bob");
+    bob.send("MARKREAD #c");
+    bob.expect_line(":pico.test MARKREAD #c *");
+}

@@ -89,6 +89,8 @@ pub struct Accounts {
     /// Replies by the sequence number of their change, oldest first.
     waiting: BTreeMap<u64, Waiting>,
     throttle: Throttle,
+    /// draft/read-marker, per folded account: (folded target, UNIX ms).
+    pub read_markers: HashMap<String, Vec<(Box<str>, u64)>>,
 }
 
 impl Accounts {

@@ -1,15 +1,16 @@
 //! draft/read-marker: MARKREAD, the time of the last message the user
 //! read in each buffer (channel or nick), so that the user's other
-//! clients can clear their notifications. Kept per connection, for at most
-//! `MAX_READ_MARKERS` targets (the least recently set is dropped), until
-//! the accounts issue keeps them per account across connections and
-//! restarts. Never shown to anyone but the client that set it.
+//! clients can clear their notifications. Kept per account for a logged-in
+//! client (every connection of the account shares them, and the others
+//! with the capability are sent each new value), else per connection; at
+//! most `MAX_READ_MARKERS` targets each (the least recently set is
+//! dropped); in memory, not across restarts. Never shown to anyone else.
 //! Imports `proto`, `limits`, `time` and `state`.
 
 use std::time::Instant;
 
 use crate::limits::MAX_READ_MARKERS;
-use crate::proto::{casemap, Message};
+use crate::proto::{caps, casemap, Message};
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::{ClientId, State};
 use crate::time::{parse_rfc3339_millis, rfc3339_millis};
@@ -49,7 +50,7 @@ pub fn markread(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdR
             ));
         };
         let ms = ms.min(s.now_ms);
-        set_marker(s, id, &casemap::fold(target), ms);
+        set_marker(s, id, target, ms);
     }
     send_marker(s, id, target);
     Ok(())
@@ -60,23 +61,59 @@ fn fail(code: &'static str, context: Vec<String>, text: &str) -> CmdError {
 }
 
 /// Moves the marker of a folded target forward to `ms` (an older time
-/// leaves it as it is, as the spec asks).
-fn set_marker(s: &mut State, id: ClientId, folded: &str, ms: u64) {
-    let c = &mut s.clients[id];
-    if c.read_marker(folded).is_some_and(|old| old >= ms) {
+/// leaves it as it is, as the spec asks); the account's other clients
+/// with the capability hear of it.
+fn set_marker(s: &mut State, id: ClientId, target: &str, ms: u64) {
+    let folded = casemap::fold(target);
+    if marker(s, id, &folded).is_some_and(|old| old >= ms) {
         return;
     }
-    let list = &mut c.extra_mut().read_markers;
-    list.retain(|(t, _)| &**t != folded);
+    let list = match s.clients[id].account().map(casemap::fold) {
+        Some(account) => s.accounts.read_markers.entry(account).or_default(),
+        None => &mut s.clients[id].extra_mut().read_markers,
+    };
+    list.retain(|(t, _)| **t != *folded);
     if list.len() >= MAX_READ_MARKERS {
         list.remove(0);
     }
     list.push((folded.into(), ms));
+    let Some(account) = s.clients[id].account().map(str::to_owned) else {
+        return;
+    };
+    let others: Vec<ClientId> = s
+        .clients
+        .iter()
+        .filter(|&(other, c)| {
+            other != id
+                && c.registered
+                && c.has_cap(caps::READ_MARKER)
+                && c.account().is_some_and(|a| casemap::eq(a, &account))
+        })
+        .map(|(other, _)| other)
+        .collect();
+    for other in others {
+        send_marker(s, other, target);
+    }
+}
+
+/// The marker of a folded target for client `id`: its account's, or its own.
+fn marker(s: &State, id: ClientId, folded: &str) -> Option<u64> {
+    let c = &s.clients[id];
+    match c.account() {
+        Some(account) => s
+            .accounts
+            .read_markers
+            .get(&casemap::fold(account))?
+            .iter()
+            .find(|(t, _)| &**t == folded)
+            .map(|(_, ms)| *ms),
+        None => c.read_marker(folded),
+    }
 }
 
 /// `:server MARKREAD <target> timestamp=…|*` to client `id`.
 pub fn send_marker(s: &mut State, id: ClientId, target: &str) {
-    let text = match s.clients[id].read_marker(&casemap::fold(target)) {
+    let text = match marker(s, id, &casemap::fold(target)) {
         Some(ms) => format!("timestamp={}", rfc3339_millis(ms)),
         None => "*".to_string(),
     };
