@@ -271,6 +271,9 @@ pub struct AccountsConfig {
     pub max_nicks: usize,
     /// PBKDF2 iterations of new SCRAM-SHA-256 credentials.
     pub scram_iterations: u32,
+    /// draft/account-registration: REGISTERs per minute from one address
+    /// (IPv4, or IPv6 /64); 0 = no limit.
+    pub registrations_per_minute: u32,
 }
 
 /// The server's nick reservation method, Ergo's names.

@@ -13,14 +13,21 @@ use std::time::Instant;
 use util::tls::{pair, PyTls};
 use util::{base_config, Client, Launch, TestServer, WAIT};
 
-/// The test config with cheap bcrypt and `extra` appended.
+/// The test config with cheap bcrypt, no registration flood limit (the
+/// tests register many accounts from one address), and `extra` appended.
 fn config(extra: &str) -> String {
     let base = base_config();
     assert!(base.contains("network = \"PicoNet\"\n"));
-    base.replace(
+    let base = base.replace(
         "network = \"PicoNet\"\n",
         "network = \"PicoNet\"\nbcrypt-cost = 4\n",
-    ) + extra
+    );
+    let unlimited = "[accounts]\nregistrations-per-minute = 0\n";
+    if extra.contains("[accounts]\n") {
+        base + &extra.replace("[accounts]\n", unlimited)
+    } else {
+        base + extra + "\n" + unlimited
+    }
 }
 
 fn start() -> TestServer {
@@ -191,7 +198,8 @@ fn sasl_plain_before_registration_and_its_failures() {
     let ls = c.expect(" LS :");
     assert!(
         ls.iter()
-            .any(|l| l.contains(" sasl=PLAIN,EXTERNAL,SCRAM-SHA-256")),
+            .flat_map(|l| l.split([' ', ':']))
+            .any(|w| w == "sasl=PLAIN,EXTERNAL,SCRAM-SHA-256"),
         "{ls:?}"
     );
     c.send("CAP REQ :sasl");
@@ -727,4 +735,24 @@ fn read_markers_are_shared_by_the_connections_of_an_account() {
     let mut bob = srv.client("bob");
     bob.send("MARKREAD #c");
     bob.expect_line(":pico.test MARKREAD #c *");
+}
+
+#[test]
+fn nickserv_registrations_are_throttled_per_address() {
+    let srv = TestServer::with_config(
+        &(base_config().replace(
+            "network = \"PicoNet\"\n",
+            "network = \"PicoNet\"\nbcrypt-cost = 4\n",
+        ) + "\n[accounts]\nregistrations-per-minute = 2\n"),
+    );
+    for nick in ["first", "second"] {
+        let mut c = srv.client(nick);
+        ns_register(&mut c, nick, "pw-pw-pw");
+    }
+    let mut third = srv.client("third");
+    third.send("NS REGISTER pw-pw-pw");
+    third.expect_line(&ns(
+        "third",
+        "There have been too many registration attempts recently; try again later",
+    ));
 }

@@ -10,7 +10,7 @@ fn config() -> String {
     base_config().replace(
         "network = \"PicoNet\"\n",
         "network = \"PicoNet\"\nbcrypt-cost = 4\n",
-    )
+    ) + "\n[accounts]\nregistrations-per-minute = 0\n"
 }
 
 fn cs(nick: &str, text: &str) -> String {

@@ -175,6 +175,12 @@ fn accounts(ctx: &Ctx<'_>, raw: &raw::RawAccounts) -> Result<AccountsConfig, Con
             4096,
             4096..=1_000_000,
         )? as u32,
+        registrations_per_minute: ctx.int(
+            &raw.registrations_per_minute,
+            "accounts.registrations-per-minute",
+            5,
+            0..=10_000,
+        )? as u32,
     })
 }
 

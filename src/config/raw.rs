@@ -170,6 +170,7 @@ pub struct RawAccounts {
     pub enforcement_grace: Option<Str>,
     pub max_nicks: Option<Int>,
     pub scram_iterations: Option<Int>,
+    pub registrations_per_minute: Option<Int>,
 }
 
 #[derive(Deserialize, Default)]

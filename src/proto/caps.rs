@@ -6,7 +6,7 @@
 //! is made by `value` from `Settings`, which the state fills from the
 //! config and, for `sts`, the client's connection (plaintext or TLS).
 //! `offered` says whether a row is advertised at all (`sts` only when the
-//! policy is on).
+//! policy is on, `draft/account-registration` only when registration is).
 //! Imports nothing.
 
 /// One capability.
@@ -50,6 +50,9 @@ pub const RELAYMSG: u64 = 1 << 25;
 pub const STS: u64 = 1 << 26;
 /// SASL (sasl-3.1/3.2): the value is the mechanism list.
 pub const SASL: u64 = 1 << 27;
+/// draft/account-registration (REGISTER/VERIFY): offered only when
+/// `Settings::account_registration` is set; its value says how (`value`).
+pub const ACCOUNT_REGISTRATION: u64 = 1 << 28;
 
 /// Capabilities a client may not `CAP REQ` (NAKed): `sts` is a policy the
 /// server announces, not a feature to turn on ("Clients MUST NOT request
@@ -86,6 +89,11 @@ pub static CAPS: &[Cap] = &[
     Cap {
         bit: CHGHOST,
         name: "chghost",
+        value: None,
+    },
+    Cap {
+        bit: ACCOUNT_REGISTRATION,
+        name: "draft/account-registration",
         value: None,
     },
     Cap {
@@ -214,6 +222,15 @@ pub struct Settings<'a> {
     pub tls: bool,
     /// `sasl`: the mechanisms, comma separated.
     pub sasl: &'a str,
+    /// `draft/account-registration`, when users may register accounts.
+    pub account_registration: Option<AccountRegistration>,
+}
+
+/// How REGISTER works, for the `draft/account-registration` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountRegistration {
+    /// REGISTER is accepted before connection registration completes.
+    pub before_connect: bool,
 }
 
 /// The Strict Transport Security policy of the `sts` capability.
@@ -232,6 +249,10 @@ pub struct StsPolicy {
 /// policy, `port=<p>`, and a TLS client the persistence policy,
 /// `duration=<s>`; each side ignores the other's key, so only the one
 /// that counts is sent. `preload` is added to both when set.
+/// `draft/account-registration` (spec: extensions/account-registration.md)
+/// lists its keys: `before-connect` when REGISTER works before connection
+/// registration; never `email-required` (no mail is sent, an address is
+/// optional) nor `custom-account-name` (the account is the current nick).
 pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
     match cap.bit {
         MULTILINE => Some(format!(
@@ -240,6 +261,10 @@ pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
         )),
         RELAYMSG => Some(settings.relaymsg.to_owned()),
         SASL => Some(settings.sasl.to_owned()),
+        ACCOUNT_REGISTRATION => settings
+            .account_registration
+            .filter(|r| r.before_connect)
+            .map(|_| "before-connect".to_owned()),
         STS => settings.sts.map(|p| {
             let mut v = if settings.tls {
                 format!("duration={}", p.duration)
@@ -256,9 +281,14 @@ pub fn value(cap: &Cap, settings: &Settings) -> Option<String> {
 }
 
 /// Is `cap` advertised under `settings`? Every row but `sts`, which is
-/// only when its policy is configured.
+/// only when its policy is configured, and `draft/account-registration`,
+/// only when registration is on.
 pub fn offered(cap: &Cap, settings: &Settings) -> bool {
-    cap.bit != STS || settings.sts.is_some()
+    match cap.bit {
+        STS => settings.sts.is_some(),
+        ACCOUNT_REGISTRATION => settings.account_registration.is_some(),
+        _ => true,
+    }
 }
 
 /// The row for a wire name.
@@ -299,6 +329,7 @@ mod tests {
             sts: None,
             tls: false,
             sasl: "PLAIN",
+            account_registration: None,
         };
         let multiline = by_name("draft/multiline").expect("row");
         assert_eq!(
@@ -318,6 +349,32 @@ mod tests {
     }
 
     #[test]
+    fn account_registration_is_offered_when_on_with_before_connect_when_allowed() {
+        let reg = by_name("draft/account-registration").expect("row");
+        assert_eq!(reg.bit, ACCOUNT_REGISTRATION);
+        let mut settings = Settings {
+            multiline_max_bytes: 4096,
+            multiline_max_lines: 100,
+            relaymsg: "/",
+            sts: None,
+            tls: false,
+            sasl: "PLAIN",
+            account_registration: None,
+        };
+        assert!(!offered(reg, &settings));
+        settings.account_registration = Some(AccountRegistration {
+            before_connect: true,
+        });
+        assert!(offered(reg, &settings));
+        assert_eq!(value(reg, &settings).as_deref(), Some("before-connect"));
+        settings.account_registration = Some(AccountRegistration {
+            before_connect: false,
+        });
+        assert!(offered(reg, &settings));
+        assert_eq!(value(reg, &settings), None);
+    }
+
+    #[test]
     fn sts_value_depends_on_the_connection_and_is_offered_only_when_set() {
         let sts = by_name("sts").expect("row");
         assert_eq!(sts.bit, STS);
@@ -329,6 +386,7 @@ mod tests {
             sts: None,
             tls: false,
             sasl: "PLAIN",
+            account_registration: None,
         };
         assert!(!offered(sts, &settings));
         assert_eq!(value(sts, &settings), None);

@@ -63,6 +63,70 @@ struct Waiting {
     after: After,
 }
 
+/// Why an account cannot be registered (`State::registration_refusal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `[accounts] registration = false` (and not an oper with `accreg`).
+    Disabled,
+    /// Not a valid nick, or a service's.
+    BadName,
+    /// The name is an account's, or a nick grouped with one.
+    Exists,
+    /// Too long, or with NUL, CR or LF.
+    BadPassword,
+}
+
+impl Refused {
+    /// NickServ's words (Ergo's).
+    pub fn text(self) -> &'static str {
+        match self {
+            Refused::Disabled => "That feature is disabled",
+            Refused::BadName => "Account could not be created",
+            Refused::Exists => "Account already exists",
+            Refused::BadPassword => {
+                "Passphrase contains forbidden characters or is otherwise invalid"
+            }
+        }
+    }
+}
+
+/// A registration that failed after its checks passed (`register_failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fail {
+    /// The name was taken while the password was hashed.
+    Exists,
+    /// The client logged in meanwhile.
+    LoggedIn,
+    /// Hashing, or the datastore, failed.
+    Unavailable,
+}
+
+impl Fail {
+    /// NickServ's notice.
+    fn notice(self) -> &'static str {
+        match self {
+            Fail::Exists => "Account already exists",
+            Fail::LoggedIn => "You're already logged into an account",
+            Fail::Unavailable => "Could not register",
+        }
+    }
+
+    /// draft/account-registration's code and text.
+    fn fail(self) -> (&'static str, &'static str) {
+        match self {
+            Fail::Exists => (
+                "ACCOUNT_EXISTS",
+                "Username is already registered or otherwise unavailable",
+            ),
+            Fail::LoggedIn => (
+                "ALREADY_AUTHENTICATED",
+                "You have already registered or attempted to register",
+            ),
+            Fail::Unavailable => ("TEMPORARILY_UNAVAILABLE", "Could not register"),
+        }
+    }
+}
+
 /// Failed logins counted per account and per address.
 #[derive(Debug, Default)]
 struct Throttle {
@@ -76,8 +140,14 @@ pub const THROTTLE_ATTEMPTS: u32 = 3;
 /// any address (more than per address, so that a guesser cannot lock an
 /// owner out as easily).
 pub const THROTTLE_ACCOUNT_ATTEMPTS: u32 = 10;
-/// The window of `THROTTLE_ATTEMPTS`.
+/// The window of `THROTTLE_ATTEMPTS`, and of `[accounts]
+/// registrations-per-minute`.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Addresses whose registrations are counted at once; past this, those
+/// whose window is over are forgotten (memory stays bounded under a
+/// flood from many addresses).
+const REGISTRATION_ADDRESSES: usize = 4096;
 
 /// The accounts' state, held by `State`.
 #[derive(Default)]
@@ -91,6 +161,8 @@ pub struct Accounts {
     throttle: Throttle,
     /// draft/read-marker, per folded account: (folded target, UNIX ms).
     pub read_markers: HashMap<String, Vec<(Box<str>, u64)>>,
+    /// Registrations (REGISTER and NS REGISTER) per address (window start).
+    registrations: Throttle,
 }
 
 impl Accounts {
@@ -240,19 +312,31 @@ impl State {
         name: &str,
         password: &str,
     ) -> Option<&'static str> {
+        self.registration_refusal(id, name, password)
+            .map(Refused::text)
+    }
+
+    /// Why `name` cannot be registered now; None if it can (NS REGISTER
+    /// and draft/account-registration's REGISTER share these checks).
+    pub fn registration_refusal(
+        &self,
+        id: ClientId,
+        name: &str,
+        password: &str,
+    ) -> Option<Refused> {
         if !self.config.accounts.registration && !self.clients[id].has_oper_cap("accreg") {
-            return Some("That feature is disabled");
+            return Some(Refused::Disabled);
         }
         if !casemap::valid_nick(name, self.config.limits.nicklen)
             || services::is_reserved(&casemap::fold(name))
         {
-            return Some("Account could not be created");
+            return Some(Refused::BadName);
         }
         if self.nick_owner(name).is_some() {
-            return Some("Account already exists");
+            return Some(Refused::Exists);
         }
         if password.len() > 300 || password.contains(['\0', '\r', '\n']) {
-            return Some("Passphrase contains forbidden characters or is otherwise invalid");
+            return Some(Refused::BadPassword);
         }
         None
     }
@@ -293,6 +377,13 @@ impl State {
                         after,
                     },
                 );
+                // A change made before connection registration (REGISTER
+                // with draft/account-registration's before-connect) holds
+                // it until the change is on disk or undone, so the reply
+                // and the login come before 001 (`release_registration`).
+                if let Some(c) = self.clients.get_mut(id).filter(|c| !c.registered) {
+                    c.reg.check_pending = true;
+                }
             }
             Err(e) => {
                 log_warn!("accounts", "a datastore change was refused: {e}");
@@ -331,6 +422,7 @@ impl State {
                     for (_, w) in done {
                         if self.alive(w.client, w.serial) {
                             self.after_commit(w.client, w.after);
+                            self.release_registration(w.client, w.serial);
                         }
                     }
                 }
@@ -344,6 +436,7 @@ impl State {
                         if let Some(w) = self.accounts.waiting.remove(&seq) {
                             self.accounts.reindex_key(&w.key);
                             self.tell_failed(w.client, w.serial, &w.after);
+                            self.release_registration(w.client, w.serial);
                         }
                     }
                 }
@@ -353,6 +446,21 @@ impl State {
                 Event::CompactFailed(e) => log_warn!("accounts", "datastore compaction: {e}"),
             }
         }
+    }
+
+    /// Connection registration held by `commit` goes on once the change
+    /// is settled (on disk, or undone and the user told).
+    fn release_registration(&mut self, id: ClientId, serial: u64) {
+        if !self.alive(id, serial) {
+            return;
+        }
+        let c = &mut self.clients[id];
+        if c.registered || !c.reg.check_pending {
+            return;
+        }
+        c.reg.check_pending = false;
+        super::handlers::registration::try_register(self, id);
+        self.recount(id);
     }
 
     fn alive(&self, id: ClientId, serial: u64) -> bool {
@@ -367,6 +475,13 @@ impl State {
             return;
         }
         let (svc, text) = match after {
+            After::Registered {
+                account,
+                via: Via::Register,
+            } => {
+                let account = account.clone();
+                return self.register_failed(id, false, &account, Fail::Unavailable);
+            }
             After::Registered { .. } => (&NICKSERV, "Could not register"),
             After::Quiet | After::ChannelRegistered(_) => {
                 (&super::services::chanserv::CHANSERV, "An error occurred")
@@ -555,8 +670,38 @@ impl State {
         }
     }
 
+    /// Tells the user why its registration failed: NickServ's notice, or
+    /// draft/account-registration's `FAIL REGISTER <code> <account>`.
+    pub fn register_failed(&mut self, id: ClientId, via_service: bool, account: &str, why: Fail) {
+        if via_service {
+            return services::notice(self, id, &NICKSERV, why.notice());
+        }
+        let (code, text) = why.fail();
+        self.send_from_server(id, "FAIL", &["REGISTER", code, account], Some(text));
+    }
+
     /// The worker's new credentials.
     pub fn hashed(&mut self, id: ClientId, then: Hashed, creds: Result<Creds, HashFailure>) {
+        if let Hashed::Register {
+            account,
+            via_service: false,
+            ..
+        } = &then
+        {
+            // REGISTER: the client may have logged in (SASL) while the
+            // hash was made; an account is not created for it then.
+            if self.clients[id].account().is_some() {
+                let account = account.clone();
+                return self.register_failed(id, false, &account, Fail::LoggedIn);
+            }
+            if creds.is_err() {
+                if let Err(HashFailure::Failed(e)) = &creds {
+                    log_warn!("accounts", "hashing a password failed: {e}");
+                }
+                let account = account.clone();
+                return self.register_failed(id, false, &account, Fail::Unavailable);
+            }
+        }
         let creds = match creds {
             Ok(c) => c,
             Err(HashFailure::WrongCurrent) => {
@@ -576,7 +721,7 @@ impl State {
             } => {
                 // The name may have been taken while the hash was made.
                 if self.nick_owner(&account).is_some() {
-                    return services::notice(self, id, &NICKSERV, "Account already exists");
+                    return self.register_failed(id, via_service, &account, Fail::Exists);
                 }
                 let record = Account {
                     name: account.clone(),
@@ -715,6 +860,32 @@ impl State {
                 wait.as_secs().max(1)
             )
         })
+    }
+
+    /// Counts one REGISTER (draft/account-registration) against `id`'s
+    /// address (the IPv6 /64), at most `[accounts] registrations-per-minute`
+    /// in a minute (0: no limit); over it, the seconds left to wait.
+    pub fn count_registration(&mut self, id: ClientId, now: Instant) -> Result<(), u64> {
+        let limit = self.config.accounts.registrations_per_minute;
+        if limit == 0 {
+            return Ok(());
+        }
+        let key = throttle_key(self.clients[id].ip);
+        let map = &mut self.accounts.registrations.by_key;
+        if map.len() >= REGISTRATION_ADDRESSES && !map.contains_key(&key) {
+            map.retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
+        }
+        let entry = map.entry(key).or_insert((0, now));
+        let elapsed = now.duration_since(entry.1);
+        if elapsed >= THROTTLE_WINDOW {
+            *entry = (0, now);
+        }
+        if entry.0 >= limit {
+            let left = THROTTLE_WINDOW.saturating_sub(now.duration_since(entry.1));
+            return Err(left.as_secs().max(1));
+        }
+        entry.0 += 1;
+        Ok(())
     }
 
     /// Counts a failed login against `id`'s address and the account tried.

@@ -12,8 +12,8 @@ use std::time::Instant;
 use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{
-    channel, messaging, modes, monitor, multiline, oper, query, read_marker, registration,
-    relaymsg, rename, sasl, user,
+    accountreg, channel, messaging, modes, monitor, multiline, oper, query, read_marker,
+    registration, relaymsg, rename, sasl, user,
 };
 use super::labels;
 use super::services;
@@ -99,6 +99,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd("PONG", registration::pong, 0, true),
     cmd("PRIVMSG", messaging::privmsg, 0, false),
     cmd("QUIT", registration::quit, 0, true),
+    cmd("REGISTER", accountreg::register, 3, true),
     oper_cmd("REHASH", oper::rehash, 0, "rehash"),
     cmd("RELAYMSG", relaymsg::relaymsg, 3, false),
     cmd("RENAME", rename::rename, 2, false),
@@ -108,6 +109,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd("TOPIC", channel::topic, 1, false),
     cmd("USER", registration::user, 4, true),
     cmd("USERHOST", query::userhost, 1, false),
+    cmd("VERIFY", accountreg::verify, 2, true),
     cmd("VERSION", query::version, 0, false),
     oper_cmd("WALLOPS", oper::wallops, 1, "wallops"),
     cmd("WHO", query::who, 0, false),

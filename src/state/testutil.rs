@@ -96,6 +96,7 @@ pub fn config() -> Config {
             enforcement_grace: Duration::from_secs(30),
             max_nicks: 8,
             scram_iterations: 4096,
+            registrations_per_minute: 5,
         },
         logging: LoggingConfig {
             level: "info".into(),

@@ -3,6 +3,7 @@
 //! replies through `State`'s send helpers and returns `CmdResult`.
 //! Handlers never touch sockets; they may import `proto`, `state`, `config`.
 
+pub mod accountreg;
 pub mod channel;
 pub mod messaging;
 pub mod modes;

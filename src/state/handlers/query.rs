@@ -756,6 +756,11 @@ static HELP: &[(&str, &str)] = &[
     ),
     ("QUIT", "QUIT [:<reason>]\n\nLeaves the server."),
     (
+        "REGISTER",
+        "REGISTER <account|*> <email|*> <password>\n\nRegisters your current nick as an account and logs you in\n\
+         (draft/account-registration), also before connection registration.",
+    ),
+    (
         "REHASH",
         "REHASH\n\nReloads the configuration file (IRC operators).",
     ),
@@ -789,6 +794,11 @@ static HELP: &[(&str, &str)] = &[
     (
         "USERHOST",
         "USERHOST <nick>{ <nick>}\n\nShows the user@host of up to 10 nicks; * marks an operator, - someone away.",
+    ),
+    (
+        "VERIFY",
+        "VERIFY <account> <code>\n\nCompletes a registration that needs a verification code\n\
+         (draft/account-registration); none does on this server.",
     ),
     (
         "VERSION",

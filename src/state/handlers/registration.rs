@@ -240,6 +240,7 @@ pub fn ls_words(cfg: &Config, with_values: bool, tls: bool) -> Vec<String> {
         },
         tls,
         sasl: SASL_MECHANISMS_LIST,
+        account_registration: super::accountreg::cap_setting(cfg),
     };
     CAPS.iter()
         .filter(|cap| caps::offered(cap, &settings))
@@ -331,7 +332,7 @@ pub fn try_register(s: &mut State, id: ClientId) {
 /// USER, or CAP END) is told where TLS is and disconnected, in Ergo's
 /// words; true if so. Such a listener only serves the `sts` upgrade
 /// policy in `CAP LS`.
-fn refused_sts_only(s: &mut State, id: ClientId) -> bool {
+pub(crate) fn refused_sts_only(s: &mut State, id: ClientId) -> bool {
     let sts = &s.config.sts;
     if !sts.is_sts_only(s.clients[id].local_port) {
         return false;

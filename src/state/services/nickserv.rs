@@ -200,7 +200,7 @@ pub static NICKSERV: Service = Service {
 };
 
 /// `REGISTER <password> [email]`: the current nick becomes an account.
-fn register(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str], _now: Instant) {
+fn register(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str], now: Instant) {
     let c = &s.clients[id];
     if c.account().is_some() {
         return notice(s, id, svc, "You're already logged into an account");
@@ -228,6 +228,15 @@ fn register(s: &mut State, id: ClientId, svc: &'static Service, params: &[&str],
     let email = params.get(1).map(|e| (*e).to_owned());
     if email.as_deref().is_some_and(|e| !valid_email(e)) {
         return notice(s, id, svc, "Registration requires a valid e-mail address");
+    }
+    // The same flood limit as draft/account-registration's REGISTER.
+    if s.count_registration(id, now).is_err() {
+        return notice(
+            s,
+            id,
+            svc,
+            "There have been too many registration attempts recently; try again later",
+        );
     }
     s.hash_password(
         id,
