@@ -508,7 +508,11 @@ impl State {
                     ),
                 }
                 self.snotice(&format!("Client {mask} registered account {account}"));
-                self.log_in(id, &account, via);
+                // A SASL login that completed while this account was being
+                // written wins: the client stays where it logged in.
+                if self.clients[id].account().is_none() {
+                    self.log_in(id, &account, via);
+                }
             }
             After::Notice(svc, text) => {
                 if !text.is_empty() {
