@@ -48,6 +48,9 @@ pub enum After {
     /// An account deleted: the notice, then everyone logged in to it is
     /// logged out.
     Unregistered(&'static Service, String, String),
+    /// A server NOTICE (not a service's): `done` once durable, `failed`
+    /// if the write failed (oper commands: KLINE, DLINE...).
+    ServerNotice { done: String, failed: String },
 }
 
 /// A reply waiting for its change to be on disk.
@@ -357,6 +360,7 @@ impl State {
             return;
         }
         let (svc, text) = match after {
+            After::ServerNotice { failed, .. } => return self.notice(id, failed),
             After::Registered { .. } => (&NICKSERV, "Could not register"),
             After::Notice(svc, _)
             | After::Setting(svc, _)
@@ -379,7 +383,8 @@ impl State {
                         Some("Account successfully registered"),
                     ),
                 }
-                self.snotice(&format!("Client {mask} registered account {account}"));
+                let text = format!("Client {mask} registered account {account}");
+                self.snotice(super::snomask::ACCOUNTS, &text);
                 self.log_in(id, &account, via);
             }
             After::Notice(svc, text) => services::notice(self, id, svc, &text),
@@ -388,6 +393,7 @@ impl State {
                 services::nickserv::show_setting(self, id, svc, &key);
             }
             After::PasswordChanged(svc) => services::notice(self, id, svc, "Password changed"),
+            After::ServerNotice { done, .. } => self.notice(id, &done),
             After::Unregistered(svc, text, account) => {
                 services::notice(self, id, svc, &text);
                 let ids: Vec<ClientId> = self
@@ -430,7 +436,8 @@ impl State {
             self.send_from_server(id, "MODE", &[&nick], Some("+r"));
         }
         log_info!("accounts", "client {nick} logged into account {account}");
-        self.snotice(&format!("Client {mask} logged into account {account}"));
+        let text = format!("Client {mask} logged into account {account}");
+        self.snotice(super::snomask::ACCOUNTS, &text);
     }
 
     /// With `timeout` enforcement, a client on a nick of an account it is
