@@ -241,17 +241,18 @@ fn temporary_lines_lapse_on_their_own() {
     let srv = start();
     let mut a = srv.client("alice");
     oper_up(&mut a, "boss");
-    a.send("KLINE 1s tempo :cool off");
-    let out = a.expect(":Added temporary (1s) K-Line for tempo!*@*");
+    // 3s: long enough for the refusals below on a slow machine.
+    a.send("KLINE 3s tempo :cool off");
+    let out = a.expect(":Added temporary (3s) K-Line for tempo!*@*");
     assert!(
         out.contains(
-            &":pico.test NOTICE alice :*** alice [boss] added temporary (1s) K-Line for tempo!*@*"
+            &":pico.test NOTICE alice :*** alice [boss] added temporary (3s) K-Line for tempo!*@*"
                 .to_string()
         ),
         "{out:#?}"
     );
-    a.send("DLINE 1s 127.0.0.4");
-    a.expect(":Added temporary (1s) D-Line for 127.0.0.4");
+    a.send("DLINE 3s 127.0.0.4");
+    a.expect(":Added temporary (3s) D-Line for 127.0.0.4");
 
     let mut c = srv.connect();
     let (_, error) = refused_at_registration(&mut c, "tempo");
