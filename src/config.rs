@@ -23,6 +23,8 @@ mod sts;
 mod tuning;
 pub mod values;
 
+pub use opers::SNOMASKS;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -107,12 +109,17 @@ pub struct TlsFiles {
 pub struct OperConfig {
     pub name: String,
     pub class: String,
-    /// bcrypt hash.
-    pub password: String,
+    /// bcrypt hash; `None` for an oper who logs in by certificate alone.
+    pub password: Option<String>,
+    /// SHA-256 fingerprint of the TLS client certificate (lower-case hex,
+    /// no colons) that must be presented; with a password, both must match.
+    pub certfp: Option<String>,
     pub whois_line: Option<String>,
     pub vhost: Option<String>,
     pub hidden: bool,
-    /// User modes set on OPER (besides +o), e.g. "+w".
+    /// User modes set on OPER (besides +o), e.g. "+w", or "+ws +cko" with
+    /// server notice masks for +s (the words after the first are the
+    /// arguments of the letters that take one).
     pub modes: String,
 }
 

@@ -1558,6 +1558,12 @@ fn oper_kill_wallops_rehash(srv: &TestServer) {
         [":pico.test 302 carol :alice*=+~alice@staff.pico"]
     );
     let oper_mask = "alice!~alice@staff.pico";
+    // Kill notices are for opers who asked for them (server notice mask k).
+    a.send("MODE alice +s +k");
+    assert_eq!(
+        a.expect_line(" MODE "),
+        format!(":{oper_mask} MODE alice +s +k")
+    );
 
     // KILL: the victim gets ERROR, channel peers the QUIT.
     a.send("KILL dave :spamming");

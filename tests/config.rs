@@ -132,9 +132,11 @@ fn shipped_config_loads() {
         (admin.name.as_str(), admin.class.as_str()),
         ("admin", "server-admin")
     );
-    assert_eq!(admin.password, picoircd::cli::check::SHIPPED_OPER_HASH);
-    assert!(admin.password.starts_with("$2a$12$"));
-    assert!(bcrypt::verify("changeme", &admin.password).unwrap());
+    let password = admin.password.as_deref().expect("a password");
+    assert_eq!(password, picoircd::cli::check::SHIPPED_OPER_HASH);
+    assert!(password.starts_with("$2a$12$"));
+    assert!(bcrypt::verify("changeme", password).unwrap());
+    assert_eq!(admin.certfp, None);
     assert_eq!(admin.whois_line.as_deref(), Some("is a server admin"));
     assert_eq!(admin.vhost.as_deref(), Some("staff"));
     assert!(!admin.hidden);
@@ -1197,8 +1199,9 @@ fn go_bcrypt_hashes_are_accepted_and_verify() {
         "{CLASSES}{}",
         oper("alice", "mod", GO_HASH)
     )));
-    assert!(bcrypt::verify("allmine", &c.opers[0].password).unwrap());
-    assert!(!bcrypt::verify("allyours", &c.opers[0].password).unwrap());
+    let hash = c.opers[0].password.as_deref().expect("a password");
+    assert!(bcrypt::verify("allmine", hash).unwrap());
+    assert!(!bcrypt::verify("allyours", hash).unwrap());
     // Go's vector for a password longer than blowfish's 56 bytes.
     let long = "$2a$10$XajjQvNhvvRt5GSeFk1xFe5l47dONXg781AmZtd869sO8zfsHuw7C";
     assert!(bcrypt::verify(

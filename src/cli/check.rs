@@ -60,7 +60,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
         }
     }
     for oper in &config.opers {
-        if oper.password == SHIPPED_OPER_HASH {
+        if oper.password.as_deref() == Some(SHIPPED_OPER_HASH) {
             out.push(format!(
                 "oper `{}` still has the shipped password `changeme`: set a new hash with `picoircd genpasswd`",
                 oper.name

@@ -82,7 +82,8 @@ pub struct RawTls {
 pub struct RawOper {
     pub name: Str,
     pub class: Str,
-    pub password: Str,
+    pub password: Option<Str>,
+    pub certfp: Option<Str>,
     pub whois_line: Option<Str>,
     pub vhost: Option<Str>,
     pub hidden: Option<bool>,

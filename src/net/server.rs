@@ -366,6 +366,15 @@ impl Server {
                     continue;
                 }
             };
+            // A D-lined address is refused before anything is kept for it
+            // (Tor clients all come from the local Tor daemon: exempt).
+            if let Some(why) = (!tor).then(|| self.state.dline_refusal(ip)).flatten() {
+                if tls.is_none() {
+                    let _ = stream.write_all(format!("ERROR :{why}\r\n").as_bytes());
+                }
+                let _ = stream.shutdown(Shutdown::Both);
+                continue;
+            }
             if let Err(refusal) = self.admission.admit(&self.state.config.limits, ip, now) {
                 // A TLS client could not read a plaintext ERROR.
                 if tls.is_none() {

@@ -8,6 +8,7 @@ pub const RPL_YOURHOST: u16 = 2;
 pub const RPL_CREATED: u16 = 3;
 pub const RPL_MYINFO: u16 = 4;
 pub const RPL_ISUPPORT: u16 = 5;
+pub const RPL_SNOMASKIS: u16 = 8;
 pub const RPL_UMODEIS: u16 = 221;
 pub const RPL_LUSERCLIENT: u16 = 251;
 pub const RPL_LUSEROP: u16 = 252;

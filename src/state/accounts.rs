@@ -52,6 +52,9 @@ pub enum After {
     Quiet,
     /// CS REGISTER: the notice and the founder's +q (`chanserv`).
     ChannelRegistered(String),
+    /// A server NOTICE (not a service's): `done` once durable, `failed`
+    /// if the write failed (oper commands: KLINE, DLINE...).
+    ServerNotice { done: String, failed: String },
 }
 
 /// A reply waiting for its change to be on disk.
@@ -482,6 +485,7 @@ impl State {
                 let account = account.clone();
                 return self.register_failed(id, false, &account, Fail::Unavailable);
             }
+            After::ServerNotice { failed, .. } => return self.notice(id, failed),
             After::Registered { .. } => (&NICKSERV, "Could not register"),
             After::Quiet | After::ChannelRegistered(_) => {
                 (&super::services::chanserv::CHANSERV, "An error occurred")
@@ -507,7 +511,8 @@ impl State {
                         Some("Account successfully registered"),
                     ),
                 }
-                self.snotice(&format!("Client {mask} registered account {account}"));
+                let text = format!("Client {mask} registered account {account}");
+                self.snotice(super::snomask::ACCOUNTS, &text);
                 // A SASL login that completed while this account was being
                 // written wins: the client stays where it logged in.
                 if self.clients[id].account().is_none() {
@@ -526,6 +531,7 @@ impl State {
                 services::nickserv::show_setting(self, id, svc, &key);
             }
             After::PasswordChanged(svc) => services::notice(self, id, svc, "Password changed"),
+            After::ServerNotice { done, .. } => self.notice(id, &done),
             After::Unregistered(svc, text, account) => {
                 services::notice(self, id, svc, &text);
                 let ids: Vec<ClientId> = self
@@ -568,7 +574,8 @@ impl State {
             self.send_from_server(id, "MODE", &[&nick], Some("+r"));
         }
         log_info!("accounts", "client {nick} logged into account {account}");
-        self.snotice(&format!("Client {mask} logged into account {account}"));
+        let text = format!("Client {mask} logged into account {account}");
+        self.snotice(super::snomask::ACCOUNTS, &text);
     }
 
     /// With `timeout` enforcement, a client on a nick of an account it is

@@ -28,13 +28,16 @@ impl UserModes {
     pub const BOT: u8 = 8; // B
     pub const TLS: u8 = 16; // Z
     pub const REGISTERED: u8 = 32; // r
+    /// Server notices: set while an oper has server notice masks.
+    pub const SNOTICE: u8 = 64; // s
 
     /// The mode letters in the order they are shown.
-    pub const LETTERS: [(u8, char); 6] = [
+    pub const LETTERS: [(u8, char); 7] = [
         (Self::BOT, 'B'),
         (Self::INVISIBLE, 'i'),
         (Self::OPER, 'o'),
         (Self::REGISTERED, 'r'),
+        (Self::SNOTICE, 's'),
         (Self::WALLOPS, 'w'),
         (Self::TLS, 'Z'),
     ];
@@ -87,7 +90,7 @@ pub struct Registration {
 }
 
 /// An operator's session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct OperSession {
     pub name: String,
     pub class: String,
@@ -95,6 +98,8 @@ pub struct OperSession {
     pub capabilities: Vec<String>,
     pub whois_line: Option<String>,
     pub hidden: bool,
+    /// Server notice masks (`state::snomask`), user mode +s.
+    pub snomasks: u16,
 }
 
 /// What most clients never have: an away message, pending invites, a
@@ -318,6 +323,11 @@ impl Client {
 
     pub fn is_oper(&self) -> bool {
         self.oper.is_some()
+    }
+
+    /// The server notice masks this client gets (none unless an oper).
+    pub fn snomasks(&self) -> u16 {
+        self.oper.as_ref().map_or(0, |o| o.snomasks)
     }
 
     /// Does this client's oper class grant `capability`?

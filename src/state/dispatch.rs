@@ -13,7 +13,7 @@ use super::clock::Stamp;
 use super::error::{CmdError, CmdResult};
 use super::handlers::{
     accountreg, channel, messaging, modes, monitor, multiline, oper, query, read_marker,
-    registration, relaymsg, rename, sasl, user,
+    registration, relaymsg, rename, sa, sasl, user, xline,
 };
 use super::labels;
 use super::services;
@@ -72,6 +72,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd("CAP", registration::cap, 1, true),
     cmd("CHANSERV", services::irc_command, 0, false),
     cmd("CS", services::irc_command, 0, false),
+    oper_cmd("DLINE", xline::dline, 1, "ban"),
     cmd("HELP", query::help, 0, false),
     cmd("HELPOP", query::help, 0, false),
     cmd("INFO", query::info, 0, false),
@@ -81,6 +82,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd("JOIN", channel::join, 1, false),
     cmd("KICK", channel::kick, 2, false),
     oper_cmd("KILL", oper::kill, 1, "kill"),
+    oper_cmd("KLINE", xline::kline, 1, "ban"),
     cmd("LIST", channel::list, 0, false),
     cmd("LUSERS", query::lusers, 0, false),
     cmd("MARKREAD", read_marker::markread, 0, false),
@@ -92,7 +94,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd("NICKSERV", services::irc_command, 0, false),
     cmd("NOTICE", messaging::notice, 0, false),
     cmd("NS", services::irc_command, 0, false),
-    cmd("OPER", oper::oper, 2, false),
+    cmd("OPER", oper::oper, 1, false),
     cmd("PART", channel::part, 1, false),
     cmd("PASS", registration::pass, 1, true),
     cmd("PING", registration::ping, 1, true),
@@ -103,10 +105,15 @@ pub static COMMANDS: &[Spec] = &[
     oper_cmd("REHASH", oper::rehash, 0, "rehash"),
     cmd("RELAYMSG", relaymsg::relaymsg, 3, false),
     cmd("RENAME", rename::rename, 2, false),
+    oper_cmd("SAJOIN", sa::sajoin, 1, "sajoin"),
+    oper_cmd("SAMODE", sa::samode, 1, "samode"),
+    oper_cmd("SANICK", sa::sanick, 2, "samode"),
     cmd("SETNAME", user::setname, 1, false),
     cmd("TAGMSG", messaging::tagmsg, 0, false),
     cmd("TIME", query::time, 0, false),
     cmd("TOPIC", channel::topic, 1, false),
+    oper_cmd("UNDLINE", xline::undline, 1, "ban"),
+    oper_cmd("UNKLINE", xline::unkline, 1, "ban"),
     cmd("USER", registration::user, 4, true),
     cmd("USERHOST", query::userhost, 1, false),
     cmd("VERIFY", accountreg::verify, 2, true),
@@ -274,9 +281,14 @@ impl State {
         c.fakelag.admit(cfg, now)
     }
 
-    /// The earliest client deadline (for the poll timeout).
+    /// The earliest client deadline, or K-/D-line expiry (for the poll
+    /// timeout).
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.next().map(|t| self.clock.instant(t))
+        [self.timers.next(), self.line_expiry.due]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| self.clock.instant(t))
     }
 
     /// Gives client `id` its next deadline; an earlier entry becomes stale.
@@ -301,8 +313,10 @@ impl State {
         }
     }
 
-    /// Runs every client deadline due at `now`.
+    /// Runs every client deadline due at `now` (and drops lapsed
+    /// K-/D-lines when one is due).
     pub fn run_timers(&mut self, now: Instant) {
+        xline::expire(self, now);
         let now = self.clock.stamp(now);
         while let Some((when, id, serial)) = self.timers.pop_due(now) {
             let Some(c) = self.clients.get_mut(id) else {

@@ -27,6 +27,7 @@ pub mod multiline;
 pub mod notify;
 pub mod sendq;
 pub mod services;
+pub mod snomask;
 pub mod timers;
 
 use std::collections::{HashMap, VecDeque};
@@ -112,6 +113,12 @@ pub struct State {
     out_batch: Option<(ClientId, String)>,
     /// `time` tag text for `now_ms`, formatted at most once per millisecond.
     time_text: (u64, Rc<str>),
+    /// Opers with server notice masks (id, serial), each once: `snotice`
+    /// walks these, not every client. Stale entries (gone, de-opered,
+    /// masks cleared) are dropped as it goes.
+    sno_watchers: Vec<(ClientId, u64)>,
+    /// When the next K-/D-line lapses (`handlers::xline`).
+    pub line_expiry: handlers::xline::Expiry,
     /// Counter behind `msgid`s and batch references.
     msg_seq: u64,
 }
@@ -161,6 +168,8 @@ impl State {
             out_batch: None,
             time_text: (u64::MAX, Rc::from("")),
             msg_seq: 0,
+            sno_watchers: Vec::new(),
+            line_expiry: handlers::xline::Expiry::default(),
         }
     }
 
@@ -207,11 +216,15 @@ impl State {
     /// The client's address is `ip`, not its socket peer's (a PROXY header
     /// or a trusted proxy's `X-Forwarded-For` said so, before it
     /// registered): its cloaked host follows.
+    /// A D-lined address is refused here, as at accept.
     pub fn set_client_ip(&mut self, id: ClientId, ip: IpAddr) {
         let host = cloak::host_for(&self.config.cloaks, ip);
         if let Some(c) = self.clients.get_mut(id) {
             c.ip = ip;
             c.id.set_host(&host);
+        }
+        if let Some(refusal) = self.dline_refusal(ip) {
+            self.quit(id, &refusal);
         }
     }
 
@@ -646,6 +659,12 @@ impl State {
     /// "Quit: "): QUIT to its peers, out of every channel and index,
     /// a WHOWAS entry, MONITOR offline notices, then `ERROR` and close.
     pub fn quit(&mut self, id: ClientId, reason: &str) {
+        self.quit_as(id, reason, true);
+    }
+
+    /// `quit`, with the opers' `q` server notice (`announce`) or without
+    /// (a KILL has its own notice; a shutdown tells no one).
+    pub fn quit_as(&mut self, id: ClientId, reason: &str, announce: bool) {
         let Some(c) = self.clients.get(id) else {
             return;
         };
@@ -677,10 +696,15 @@ impl State {
         let mut buf = Vec::with_capacity(64);
         write::line(&mut buf, None, "ERROR", &[], Some(reason));
         c.sendq.push_bytes(&buf);
+        let was_registered = c.registered;
         if c.registered {
             self.registered_count -= 1;
         }
         self.closing.push(id);
+        if was_registered && announce && self.snotices_wanted() {
+            let nick = self.clients[id].nick().to_owned();
+            self.snotice(snomask::QUITS, &format!("{nick} exited the network"));
+        }
     }
 
     /// Removes a client from all its channels (no messages sent).
@@ -798,21 +822,53 @@ impl State {
     pub fn shutdown(&mut self) {
         let ids: Vec<ClientId> = self.clients.iter().map(|(id, _)| id).collect();
         for id in ids {
-            self.quit(id, "Server shutting down");
+            self.quit_as(id, "Server shutting down", false);
         }
     }
 
-    /// Sends a notice to every oper with +w... (server notices to opers).
-    pub fn snotice(&mut self, text: &str) {
-        let ids: Vec<ClientId> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.is_oper() && !c.dead)
-            .map(|(id, _)| id)
-            .collect();
+    /// Sends a server notice, `*** <text>`, to every oper whose server
+    /// notice masks (user mode +s) include `mask` (`snomask::CONNECTS`...).
+    pub fn snotice(&mut self, mask: char, text: &str) {
+        let Some(bit) = snomask::bit(mask) else {
+            return;
+        };
+        let mut to = Vec::new();
+        let clients = &self.clients;
+        // Kept in place before sending: a send can quit a watcher (sendq),
+        // whose quit notice walks this list again.
+        self.sno_watchers.retain(|&(id, serial)| {
+            let Some(c) = clients.get(id).filter(|c| c.serial == serial && !c.dead) else {
+                return false;
+            };
+            let masks = c.snomasks();
+            if masks & bit != 0 {
+                to.push(id);
+            }
+            masks != 0
+        });
+        if to.is_empty() {
+            return;
+        }
         let line = format!("*** {text}");
-        for id in ids {
+        for id in to {
             self.notice(id, &line);
+        }
+    }
+
+    /// Might an oper want a server notice? (Callers skip formatting one
+    /// when no oper has any mask: the common case, on hot paths.)
+    pub fn snotices_wanted(&self) -> bool {
+        !self.sno_watchers.is_empty()
+    }
+
+    /// Client `id` (an oper) now has server notice masks: `snotice`
+    /// considers it from now on.
+    pub fn watch_snomasks(&mut self, id: ClientId) {
+        let Some(serial) = self.clients.get(id).map(|c| c.serial) else {
+            return;
+        };
+        if !self.sno_watchers.contains(&(id, serial)) {
+            self.sno_watchers.push((id, serial));
         }
     }
 }

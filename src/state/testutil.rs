@@ -32,7 +32,8 @@ pub fn config() -> Config {
             name: "admin".into(),
             class: "server-admin".into(),
             // bcrypt("changeme", cost 4)
-            password: bcrypt::hash("changeme", 4).expect("bcrypt"),
+            password: Some(bcrypt::hash("changeme", 4).expect("bcrypt")),
+            certfp: None,
             whois_line: Some("is a server admin".into()),
             vhost: Some("staff".into()),
             hidden: false,

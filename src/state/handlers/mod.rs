@@ -15,5 +15,7 @@ pub mod read_marker;
 pub mod registration;
 pub mod relaymsg;
 pub mod rename;
+pub mod sa;
 pub mod sasl;
 pub mod user;
+pub mod xline;

@@ -24,7 +24,7 @@ use crate::proto::{casemap, mask, Message};
 use crate::state::channel::{flag, prefix, Channel, ListEntry};
 use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
-use crate::state::{ChanId, ClientId, State};
+use crate::state::{snomask, ChanId, ClientId, State};
 
 /// May a member whose prefix bits are `mine` grant or remove `target`
 /// (a prefix bit), or kick a member whose prefix bits are `target`?
@@ -47,9 +47,19 @@ pub fn has_privs_over(mine: u8, target: u8) -> bool {
 /// `MODE <target> [<modestring> [<mode arguments>...]]`
 pub fn mode(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
     if casemap::is_channel(m.param(0)) {
-        channel_mode(s, id, m)
+        channel_mode(s, id, m, false)
     } else {
-        user_mode(s, id, m)
+        user_mode(s, id, m, false)
+    }
+}
+
+/// MODE as an oper's SAMODE: channel modes without being a member or
+/// having a rank there (as a founder would), and other users' modes.
+pub fn samode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
+    if casemap::is_channel(m.param(0)) {
+        channel_mode(s, id, m, true)
+    } else {
+        user_mode(s, id, m, true)
     }
 }
 
@@ -176,7 +186,7 @@ fn render(applied: &[(bool, char, Option<String>)]) -> (String, Vec<String>) {
     (modes, args)
 }
 
-fn channel_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
+fn channel_mode(s: &mut State, id: ClientId, m: &Message, samode: bool) -> CmdResult {
     let name = m.param(0);
     let chan = s
         .find_channel(name)
@@ -209,7 +219,12 @@ fn channel_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
         let chan_name = ch.name.clone();
         // Looked up for each change: `-o alice+v bob` by alice drops her
         // rank before the voice, as in Ergo.
-        let mine = ch.prefix_of(id);
+        // SAMODE acts as the channel's founder would.
+        let mine = if samode {
+            Some(prefix::FOUNDER)
+        } else {
+            ch.prefix_of(id)
+        };
         let halfop = mine.is_some_and(|p| prefix::rank(p) >= prefix::rank(prefix::HALFOP));
         if let Req::List(letter) = req {
             let secret = ch.has(flag::SECRET);
@@ -356,9 +371,14 @@ fn channel_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
     let (modes, args) = render(&applied);
     let mut middle: Vec<&str> = vec![&chan_name, &modes];
     middle.extend(args.iter().map(String::as_str));
+    let outside = !ch.is_member(id);
     let mut ev = s.user_event(id, &setter, "MODE", &middle, None);
     s.send_event_to_channel(chan, &mut ev, None);
     s.persist_channel(chan, id);
+    if samode && outside {
+        // An oper's SAMODE from outside the channel: it sees the change too.
+        s.send_event(id, &mut ev);
+    }
     Ok(())
 }
 
@@ -399,17 +419,20 @@ fn send_list(s: &mut State, id: ClientId, chan: ChanId, letter: char) {
     s.numeric(id, end, &[&name], text);
 }
 
-/// User modes: only one's own. `i`, `w` and `B` may be set and unset;
-/// `-o` drops the oper session (the host is kept); `+o`, `Z` and `r` are
-/// the server's to set and are ignored.
-fn user_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
+/// User modes: only one's own (any user's by SAMODE). `i`, `w` and `B`
+/// may be set and unset; `-o` drops the oper session (the host is kept,
+/// the server notice masks go with it); `s` (opers only, ignored for
+/// others as Ergo does) takes the server notice masks as its argument
+/// (`+s +cko`, `+s -k`, `+s *`; `-s` drops them all); `+o`, `Z` and `r`
+/// are the server's to set and are ignored.
+fn user_mode(s: &mut State, id: ClientId, m: &Message, samode: bool) -> CmdResult {
     let nick = m.param(0);
     let target = s
         .find_nick(nick)
         .filter(|&t| s.clients[t].registered)
         .ok_or_else(|| CmdError::NoSuchNick(nick.to_string()))?;
     let changing = m.params.len() > 1;
-    if target != id {
+    if target != id && !samode {
         // Ergo's wording.
         let text = if changing {
             "Can't change modes for other users"
@@ -418,11 +441,12 @@ fn user_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
         };
         return Err(CmdError::Numeric(ERR_USERSDONTMATCH, vec![], text.into()));
     }
+    let mut args = m.params.get(2..).unwrap_or(&[]).iter();
     let mut applied: Vec<(bool, char, Option<String>)> = Vec::new();
     let mut unknown = false;
     let mut add = true;
     for letter in m.param(1).chars() {
-        let c = &mut s.clients[id];
+        let c = &mut s.clients[target];
         match letter {
             '+' => add = true,
             '-' => add = false,
@@ -438,26 +462,68 @@ fn user_mode(s: &mut State, id: ClientId, m: &Message) -> CmdResult {
                     c.oper = None;
                     c.modes.set(UserModes::OPER, false);
                     applied.push((false, 'o', None));
+                    if c.modes.has(UserModes::SNOTICE) {
+                        c.modes.set(UserModes::SNOTICE, false);
+                        applied.push((false, 's', None));
+                    }
+                }
+            }
+            's' => {
+                // Only `+s` takes an argument (Ergo: `-s` clears them all).
+                let arg = if add {
+                    args.next().copied()
+                } else {
+                    Some("-*")
+                };
+                let Some(session) = c.oper.as_deref_mut() else {
+                    continue;
+                };
+                let Some(arg) = arg else {
+                    continue;
+                };
+                let (new, shown) = snomask::apply(session.snomasks, arg);
+                session.snomasks = new;
+                c.modes.set(UserModes::SNOTICE, new != 0);
+                if let Some(shown) = shown {
+                    if new == 0 {
+                        applied.push((false, 's', None));
+                    } else {
+                        applied.push((true, 's', Some(shown)));
+                    }
                 }
             }
             'Z' | 'r' => {}
             _ => unknown = true,
         }
     }
+    if s.clients[target].snomasks() != 0 {
+        s.watch_snomasks(target);
+    }
     if unknown {
         s.numeric(id, ERR_UMODEUNKNOWNFLAG, &[], "Unknown MODE flag");
     }
-    let c = &s.clients[id];
-    let nick = c.nick().to_owned();
+    let c = &s.clients[target];
+    let target_nick = c.nick().to_owned();
     if applied.is_empty() {
-        // Ergo answers a query, or a line that changed nothing, with 221.
+        // Ergo answers a query, or a line that changed nothing, with 221,
+        // and an oper's server notice masks with 008.
         let modes = c.modes.to_mode_string();
+        let masks = snomask::letters(c.snomasks());
         s.numeric_opt(id, RPL_UMODEIS, &[&modes], None);
+        if !masks.is_empty() {
+            s.numeric(id, RPL_SNOMASKIS, &[&masks], "Server notice masks");
+        }
         return Ok(());
     }
-    let mask = c.mask();
-    let (modes, _) = render(&applied);
-    s.send_line(id, Some(&mask), "MODE", &[&nick, &modes], None);
+    let mask = s.clients[id].mask();
+    let (modes, margs) = render(&applied);
+    let mut middle: Vec<&str> = vec![&target_nick, &modes];
+    middle.extend(margs.iter().map(String::as_str));
+    s.send_line(id, Some(&mask), "MODE", &middle, None);
+    if target != id {
+        // The user is told of its new modes too (Ergo tells the oper only).
+        s.send_line(target, Some(&mask), "MODE", &middle, None);
+    }
     Ok(())
 }
 
@@ -922,14 +988,50 @@ mod tests {
             name: "admin".into(),
             class: "server-admin".into(),
             title: "Server Admin".into(),
-            capabilities: vec![],
-            whois_line: None,
-            hidden: false,
+            ..OperSession::default()
         }));
         h.s.clients[a].modes.set(UserModes::OPER, true);
         h.line(a, "MODE alice -o");
         assert_eq!(h.take(a), [format!(":{} MODE alice -o", mask(&h, a))]);
         assert!(!h.s.clients[a].is_oper());
         assert!(!h.s.clients[a].modes.has(UserModes::OPER));
+    }
+
+    #[test]
+    fn server_notice_masks_are_for_opers() {
+        let mut h = Harness::new();
+        let a = h.client("alice");
+        h.line(a, "MODE alice +s +cko");
+        assert_eq!(
+            h.take(a),
+            [":pico.test 221 alice +i"],
+            "ignored for non-opers"
+        );
+        h.make_oper(a);
+        let m2 = mask(&h, a);
+        h.line(a, "MODE alice +s +cko");
+        assert_eq!(h.take(a), [format!(":{m2} MODE alice +s +cko")]);
+        h.line(a, "MODE alice +s ckq");
+        assert_eq!(h.take(a), [format!(":{m2} MODE alice +s +q")]);
+        h.line(a, "MODE alice +s -kz");
+        assert_eq!(h.take(a), [format!(":{m2} MODE alice +s -k")]);
+        h.line(a, "MODE alice");
+        assert_eq!(
+            h.take(a),
+            [
+                ":pico.test 221 alice +ios",
+                ":pico.test 008 alice coq :Server notice masks"
+            ]
+        );
+        h.line(a, "MODE alice -s");
+        assert_eq!(h.take(a), [format!(":{m2} MODE alice -s")]);
+        assert_eq!(h.s.clients[a].snomasks(), 0);
+        h.line(a, "MODE alice +s *");
+        h.take(a);
+        assert_eq!(h.s.clients[a].snomasks(), crate::state::snomask::all());
+        // -o takes the masks with the session.
+        h.line(a, "MODE alice -o");
+        assert_eq!(h.take(a), [format!(":{m2} MODE alice -os")]);
+        assert!(!h.s.clients[a].modes.has(UserModes::SNOTICE));
     }
 }

@@ -16,7 +16,7 @@ use crate::proto::{caps, casemap, Message};
 use crate::state::client::{OperSession, UserModes};
 use crate::state::error::{CmdError, CmdResult};
 use crate::state::handlers::registration;
-use crate::state::{ClientId, Purpose, State};
+use crate::state::{snomask, ClientId, Purpose, State};
 
 /// The `[[oper]]` block named `name` (case-insensitive, like nicks).
 fn oper_block<'a>(cfg: &'a Config, name: &str) -> Option<&'a OperConfig> {
@@ -34,38 +34,68 @@ fn session_for(cfg: &Config, oper: &OperConfig) -> OperSession {
         capabilities: class.map(|c| c.capabilities.clone()).unwrap_or_default(),
         whois_line: oper.whois_line.clone(),
         hidden: oper.hidden,
+        snomasks: 0,
     }
 }
 
-/// `OPER <name> <password>`
+/// `OPER <name> [<password>]`
 ///
-/// The password is checked by the worker thread; `oper_checked` finishes.
+/// As Ergo: a block with a `certfp` needs the client's TLS certificate to
+/// have that fingerprint, a block with a password needs the password
+/// (checked by the worker thread; `oper_checked` finishes), a block with
+/// both needs both; `OPER <name>` alone works for a certificate-only block.
 /// An unknown name is checked too, against another block's hash, so the
 /// answer takes as long as for a known one and does not tell which names
 /// exist. One check per client at a time: a second OPER while one runs is
 /// dropped (it would only queue more bcrypt work).
 pub fn oper(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResult {
-    let (name, password) = (m.param(0), m.param(1));
-    let hash = match oper_block(&s.config, name).or(s.config.opers.first()) {
-        Some(block) => block.password.clone(),
-        None => {
-            oper_checked(s, id, name, false);
-            return Ok(());
-        }
-    };
+    let name = m.param(0);
+    let password = m.params.get(1).copied();
     if s.clients[id].reg.check_pending {
         return Ok(());
     }
+    let cfg = Rc::clone(&s.config);
+    // The hash to check, or (Err) the answer known without one.
+    let hash: Result<String, bool> = match oper_block(&cfg, name) {
+        Some(block) if !certfp_matches(s, id, block) => Err(false),
+        Some(block) => match (&block.password, password) {
+            // A certificate-only block: the fingerprint was the check.
+            (None, _) => Err(true),
+            (Some(_), None) => Err(false),
+            (Some(hash), Some(_)) => Ok(hash.clone()),
+        },
+        None => match (cfg.opers.iter().find_map(|o| o.password.clone()), password) {
+            (Some(decoy), Some(_)) => Ok(decoy),
+            _ => Err(false),
+        },
+    };
+    let hash = match hash {
+        Ok(hash) => hash,
+        Err(ok) => {
+            oper_checked(s, id, name, ok);
+            return Ok(());
+        }
+    };
     s.verify_password(
         id,
         hash,
-        password.to_string(),
+        password.unwrap_or_default().to_string(),
         Purpose::Oper(name.to_string()),
     );
     Ok(())
 }
 
-/// The worker's answer to an OPER password check.
+/// Does the client present the certificate the block asks for (if any)?
+fn certfp_matches(s: &State, id: ClientId, block: &OperConfig) -> bool {
+    block.certfp.as_deref().is_none_or(|fp| {
+        s.clients[id]
+            .certfp()
+            .is_some_and(|c| c.eq_ignore_ascii_case(fp))
+    })
+}
+
+/// The worker's answer to an OPER password check (or the certificate
+/// check of a block without a password).
 ///
 /// The block is looked up again: the config may have been rehashed while
 /// the check ran, and a decoy check for an unknown name always fails here.
@@ -76,7 +106,7 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
     c.reg.check_pending = false;
     let cfg = Rc::clone(&s.config);
     let known = oper_block(&cfg, name);
-    let Some(block) = known.filter(|_| ok) else {
+    let Some(block) = known.filter(|b| ok && certfp_matches(s, id, b)) else {
         let mask = s.clients[id].mask();
         // A name that is no block's is not echoed to the opers: it may be
         // a password typed in the wrong place.
@@ -85,27 +115,56 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
             None => "unknown oper name".to_string(),
         };
         s.numeric(id, ERR_PASSWDMISMATCH, &[], "Password incorrect");
-        s.snotice(&format!("Failed OPER attempt by {mask} ({what})"));
+        s.snotice(
+            snomask::OPERS,
+            &format!("Failed OPER attempt by {mask} ({what})"),
+        );
         return;
     };
     let old_mask = s.clients[id].mask();
     let session = session_for(&cfg, block);
     let c = &mut s.clients[id];
     c.oper = Some(Box::new(session));
-    // +o, then the block's own modes (e.g. "+w"); only changes are shown.
+    // +o, then the block's own modes (e.g. "+w", "+ws +cko"); only changes
+    // are shown.
     let mut added = String::new();
     let mut removed = String::new();
+    let mut masks_shown = None;
     if !c.modes.has(UserModes::OPER) {
         c.modes.set(UserModes::OPER, true);
         added.push('o');
     }
+    let mut words = block.modes.split_whitespace();
+    let letters = words.next().unwrap_or("");
     let mut adding = true;
-    for letter in block.modes.chars() {
+    for letter in letters.chars() {
         match letter {
             '+' => adding = true,
             '-' => adding = false,
             // o is the session's, Z the connection's, r an account's.
             'o' | 'Z' | 'r' => {}
+            's' => {
+                // Server notice masks: the block's argument for +s.
+                let arg = if adding {
+                    words.next().unwrap_or("")
+                } else {
+                    "-*"
+                };
+                let current = c.snomasks();
+                let (new, shown) = snomask::apply(current, arg);
+                if let Some(o) = c.oper.as_deref_mut() {
+                    o.snomasks = new;
+                }
+                let on = new != 0;
+                if c.modes.has(UserModes::SNOTICE) != on {
+                    c.modes.set(UserModes::SNOTICE, on);
+                    let shown_in = if on { &mut added } else { &mut removed };
+                    shown_in.push('s');
+                }
+                if on {
+                    masks_shown = shown;
+                }
+            }
             _ => {
                 let Some(bit) = UserModes::bit(letter) else {
                     continue;
@@ -118,6 +177,10 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
             }
         }
     }
+    if c.snomasks() != 0 {
+        s.watch_snomasks(id);
+    }
+    let c = &s.clients[id];
     let vhost = block.vhost.clone().filter(|v| *v != c.host());
     let nick = c.nick().to_owned();
     if let Some(v) = &vhost {
@@ -135,13 +198,20 @@ pub fn oper_checked(s: &mut State, id: ClientId, name: &str, ok: bool) {
         change.push_str(&removed);
     }
     if !change.is_empty() {
-        // From the mask the client had when it sent OPER, as Ergo does.
-        s.send_line(id, Some(&old_mask), "MODE", &[&nick], Some(&change));
+        // From the mask the client had when it sent OPER, as Ergo does;
+        // the server notice masks, if any, as the argument of +s.
+        match &masks_shown {
+            Some(masks) => s.send_line(id, Some(&old_mask), "MODE", &[&nick, &change], Some(masks)),
+            None => s.send_line(id, Some(&old_mask), "MODE", &[&nick], Some(&change)),
+        }
     }
     if let Some(v) = vhost {
         s.numeric(id, RPL_VISIBLEHOST, &[&v], "is now your displayed host");
     }
-    s.snotice(&format!("Client opered up [{new_mask}, {}]", block.name));
+    s.snotice(
+        snomask::OPERS,
+        &format!("Client opered up [{new_mask}, {}]", block.name),
+    );
 }
 
 /// `KILL <nick> [:<reason>]`
@@ -174,8 +244,9 @@ pub fn kill(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
             format!("{victim_nick} was killed by {killer} [{reason}]"),
         )
     };
-    s.quit(victim, &quit_reason);
-    s.snotice(&notice);
+    // The kill notice stands for the quit notice, as in Ergo.
+    s.quit_as(victim, &quit_reason, false);
+    s.snotice(snomask::KILLS, &notice);
     Ok(())
 }
 
@@ -251,7 +322,10 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
             if let Some(b) = by {
                 s.numeric(b, RPL_REHASHING, &[&file], "Rehashing");
             }
-            s.snotice(&format!("{who} rehashed the server config ({file})"));
+            s.snotice(
+                snomask::ANNOUNCEMENTS,
+                &format!("{who} rehashed the server config ({file})"),
+            );
         }
         Err(msg) => {
             if let Some(b) = by {
@@ -262,7 +336,10 @@ pub fn rehash_done(s: &mut State, by: Option<ClientId>, result: Result<Config, S
                     s.notice(b, &text);
                 }
             }
-            s.snotice(&format!("Rehash by {who} failed: {msg}"));
+            s.snotice(
+                snomask::ANNOUNCEMENTS,
+                &format!("Rehash by {who} failed: {msg}"),
+            );
         }
     }
 }
@@ -356,7 +433,11 @@ fn refresh_opers(s: &mut State) {
             continue;
         };
         if let Some(block) = oper_block(&cfg, &session.name) {
-            c.oper = Some(Box::new(session_for(&cfg, block)));
+            // The server notice masks are the oper's own choice: kept.
+            let snomasks = session.snomasks;
+            let mut fresh = session_for(&cfg, block);
+            fresh.snomasks = snomasks;
+            c.oper = Some(Box::new(fresh));
         }
     }
 }
@@ -369,11 +450,13 @@ mod tests {
     #[test]
     fn oper_success_sets_session_modes_and_vhost() {
         let mut cfg = config();
-        cfg.opers[0].modes = "+w".into();
+        cfg.opers[0].modes = "+ws +o".into();
         let mut h = Harness::with_config(cfg);
         let watcher = h.client("root");
-        let session = session_for(&h.s.config, &h.s.config.opers[0]);
+        let mut session = session_for(&h.s.config, &h.s.config.opers[0]);
+        session.snomasks = snomask::all();
         h.s.clients[watcher].oper = Some(Box::new(session));
+        h.s.watch_snomasks(watcher);
         h.s.recount(watcher);
         let a = h.client("alice");
         let old_mask = h.s.clients[a].mask();
@@ -385,7 +468,7 @@ mod tests {
             h.take(a),
             [
                 ":pico.test 381 alice :You are now an IRC operator".to_string(),
-                format!(":{old_mask} MODE alice :+ow"),
+                format!(":{old_mask} MODE alice +ows :+o"),
                 ":pico.test 396 alice staff :is now your displayed host".to_string(),
                 ":pico.test NOTICE alice :*** Client opered up [alice!~alice@staff, admin]"
                     .to_string(),
@@ -394,6 +477,8 @@ mod tests {
         let c = &h.s.clients[a];
         assert_eq!(c.host(), "staff");
         assert!(c.modes.has(UserModes::OPER) && c.modes.has(UserModes::WALLOPS));
+        assert!(c.modes.has(UserModes::SNOTICE));
+        assert_eq!(snomask::letters(c.snomasks()), "o");
         let o = c.oper.as_ref().unwrap();
         assert_eq!(o.class, "server-admin");
         assert_eq!(o.title, "Server Admin");
@@ -413,6 +498,7 @@ mod tests {
         let mut h = Harness::new();
         let watcher = h.client("root");
         h.line(watcher, "OPER admin changeme");
+        h.line(watcher, "MODE root +s o");
         h.take(watcher);
         let a = h.client("alice");
         h.line(a, "OPER admin wrong");
@@ -441,8 +527,54 @@ mod tests {
         // The client stays connected and can try again.
         h.line(a, "OPER ADMIN changeme");
         assert_has(&h.take(a), " 381 alice ");
-        h.line(a, "OPER admin");
+        h.line(a, "MODE alice -o");
+        h.take(a);
+        // Without the password the block asks for: refused, no check run.
+        h.s.handle_line(a, b"OPER admin", h.now);
+        assert!(h.s.jobs.is_empty());
+        assert_eq!(h.take(a), [":pico.test 464 alice :Password incorrect"]);
+        h.line(a, "OPER");
         assert_has(&h.take(a), " 461 alice OPER ");
+    }
+
+    #[test]
+    fn oper_by_certificate_alone_or_with_a_password() {
+        let fp = "ab".repeat(32);
+        let mut cfg = config();
+        cfg.opers[0].vhost = None;
+        let mut cert_only = cfg.opers[0].clone();
+        cert_only.name = "certy".into();
+        cert_only.password = None;
+        cert_only.certfp = Some(fp.clone());
+        let mut both = cfg.opers[0].clone();
+        both.name = "both".into();
+        both.certfp = Some(fp.clone());
+        cfg.opers.push(cert_only);
+        cfg.opers.push(both);
+        let mut h = Harness::with_config(cfg);
+        let plain = h.client("plain");
+        h.s.handle_line(plain, b"OPER certy", h.now);
+        assert!(h.s.jobs.is_empty(), "no certificate: refused at once");
+        assert_eq!(h.take(plain), [":pico.test 464 plain :Password incorrect"]);
+        let a = h.client("alice");
+        h.s.set_certfp(a, &fp.to_uppercase());
+        h.s.handle_line(a, b"OPER certy", h.now);
+        assert!(h.s.jobs.is_empty(), "the certificate is the check");
+        assert_has(
+            &h.take(a),
+            ":pico.test 381 alice :You are now an IRC operator",
+        );
+        let b = h.client("bob");
+        h.s.set_certfp(b, &fp);
+        h.line(b, "OPER both wrong");
+        assert_eq!(h.take(b), [":pico.test 464 bob :Password incorrect"]);
+        h.line(b, "OPER both");
+        assert_eq!(h.take(b), [":pico.test 464 bob :Password incorrect"]);
+        h.line(b, "OPER both changeme");
+        assert_has(&h.take(b), " 381 bob ");
+        // The right password without the certificate is not enough.
+        h.line(plain, "OPER both changeme");
+        assert_eq!(h.take(plain), [":pico.test 464 plain :Password incorrect"]);
     }
 
     #[test]
@@ -481,6 +613,7 @@ mod tests {
         );
         assert!(!h.s.clients[b].dead);
         h.line(a, "OPER admin changeme");
+        h.line(a, "MODE alice +s +kq");
         h.take(a);
         h.line(a, "KILL nobody :x");
         assert_eq!(h.take(a), [":pico.test 401 alice nobody :No such nick"]);
@@ -553,6 +686,8 @@ mod tests {
         assert_eq!(h.s.rehash_requested, None);
         h.line(a, "OPER admin changeme");
         h.line(other, "OPER admin changeme");
+        h.line(a, "MODE alice +s +a");
+        h.line(other, "MODE bob +s +a");
         h.take(a);
         h.take(other);
         h.line(a, "REHASH");
@@ -592,6 +727,7 @@ mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         h.line(a, "OPER admin changeme");
+        h.line(a, "MODE alice +s *");
         h.take(a);
         let mut cfg = config();
         cfg.opers.clear();
@@ -608,6 +744,7 @@ mod tests {
         let mut h = Harness::new();
         let a = h.client("alice");
         h.line(a, "OPER admin changeme");
+        h.line(a, "MODE alice +s +a");
         h.take(a);
         h.line(a, "REHASH");
         let by = h.s.rehash_requested.take();

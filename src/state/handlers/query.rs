@@ -657,6 +657,14 @@ static HELP: &[(&str, &str)] = &[
         "CS <command> [<params>]\n\nThe same as CHANSERV.",
     ),
     (
+        "DLINE",
+        "DLINE [ANDKILL] [MYSELF] [<duration>] <ip>/<net> [ON <server>] [<reason>[|<oper reason>]]\n\
+         DLINE LIST\n\nBans an IP address or network from connecting, for <duration> (e.g.\n\
+         1h, 30m, 7d) or for good; ANDKILL also disconnects those connected\n\
+         from it, MYSELF is needed when it covers your own address (IRC\n\
+         operators with the ban capability).",
+    ),
+    (
         "HELP",
         "HELP [<topic>]\n\nShows help on a command; HELP INDEX lists every command.",
     ),
@@ -692,6 +700,13 @@ static HELP: &[(&str, &str)] = &[
         "KILL <nick> [:<reason>]\n\nDisconnects <nick> from the server (IRC operators).",
     ),
     (
+        "KLINE",
+        "KLINE [ANDKILL] [MYSELF] [<duration>] <mask> [ON <server>] [<reason>[|<oper reason>]]\n\
+         KLINE LIST\n\nBans a nick!user@host mask (or nick, or user@host) from registering,\n\
+         for <duration> or for good; ANDKILL also disconnects those it matches,\n\
+         MYSELF is needed when it matches you (IRC operators with ban).",
+    ),
+    (
         "LIST",
         "LIST [<channel>{,<channel>}] [<filter>]\n\nLists channels with their user counts and topics; secret channels\n\
          are hidden. The filter >N or <N keeps channels by user count.",
@@ -708,7 +723,8 @@ static HELP: &[(&str, &str)] = &[
     (
         "MODE",
         "MODE <target> [<modes> [<parameters>]]\n\nShows or changes the modes of a channel or of yourself. User modes:\n\
-         +i invisible, +w wallops, +B bot. Channel modes: +b +e +I lists,\n\
+         +i invisible, +w wallops, +B bot, +s <masks> server notices (opers).\n\
+         Channel modes: +b +e +I lists,\n\
          +k key, +l limit, +C +i +m +n +s +t, and +q +a +o +h +v for members.",
     ),
     (
@@ -737,7 +753,8 @@ static HELP: &[(&str, &str)] = &[
     ),
     (
         "OPER",
-        "OPER <name> <password>\n\nLogs you in as an IRC operator.",
+        "OPER <name> [<password>]\n\nLogs you in as an IRC operator (the password may be left out for an\n\
+         oper block that only asks for your TLS client certificate).",
     ),
     (
         "PART",
@@ -775,6 +792,20 @@ static HELP: &[(&str, &str)] = &[
          operators).",
     ),
     (
+        "SAJOIN",
+        "SAJOIN [<nick>] <channel>{,<channel>}\n\nJoins <nick> (or you) to channels past keys, limits, bans and +i\n\
+         (IRC operators with sajoin).",
+    ),
+    (
+        "SAMODE",
+        "SAMODE <target> [<modes> [<parameters>]]\n\nChanges a channel's modes without channel rank, or another user's\n\
+         modes (IRC operators with samode).",
+    ),
+    (
+        "SANICK",
+        "SANICK <nick> <new nick>\n\nChanges someone's nickname (IRC operators with samode).",
+    ),
+    (
         "SETNAME",
         "SETNAME :<realname>\n\nChanges your real name (the setname capability tells others).",
     ),
@@ -786,6 +817,14 @@ static HELP: &[(&str, &str)] = &[
     (
         "TOPIC",
         "TOPIC <channel> [:<topic>]\n\nShows or sets a channel's topic; an empty topic clears it.",
+    ),
+    (
+        "UNDLINE",
+        "UNDLINE <ip>/<net>\n\nRemoves a D-line (IRC operators with ban).",
+    ),
+    (
+        "UNKLINE",
+        "UNKLINE <mask>\n\nRemoves a K-line (IRC operators with ban).",
     ),
     (
         "USER",

@@ -14,7 +14,7 @@ use crate::proto::numeric::*;
 use crate::proto::{casemap, write, Message};
 use crate::state::client::UserModes;
 use crate::state::error::{CmdError, CmdResult};
-use crate::state::{handlers::monitor, ClientId, Purpose, State};
+use crate::state::{handlers::monitor, snomask, ClientId, Purpose, State};
 
 /// The version string shown in 002, 004 and VERSION.
 pub const VERSION: &str = concat!("picoircd-", env!("CARGO_PKG_VERSION"));
@@ -79,7 +79,11 @@ pub fn nick(s: &mut State, id: ClientId, m: &Message, _now: Instant) -> CmdResul
         try_register(s, id);
         return Ok(());
     }
+    let old = c.nick().to_owned();
     change_nick(s, id, new);
+    if s.snotices_wanted() {
+        s.snotice(snomask::NICKS, &format!("{old} changed nickname to {new}"));
+    }
     s.start_nick_enforcement(id, _now);
     Ok(())
 }
@@ -375,6 +379,12 @@ fn complete_registration(s: &mut State, id: ClientId) {
         }
         _ => {}
     }
+    // A K-line refuses the client here, in Ergo's words (and 465).
+    if let Some(why) = s.kline_refusal(id) {
+        s.numeric(id, ERR_YOUREBANNEDCREEP, &[], &why);
+        s.quit(id, &why);
+        return;
+    }
     // sasl-3.1: registration ends an exchange still under way (906).
     super::sasl::abort_on_registration(s, id);
     s.clients[id].modes.set(UserModes::INVISIBLE, true);
@@ -407,7 +417,7 @@ fn complete_registration(s: &mut State, id: ClientId) {
     s.numeric_opt(
         id,
         RPL_MYINFO,
-        &[name, VERSION, "BiorwZ", "CIabehiklmnoqstv", "Iabehkloqv"],
+        &[name, VERSION, "BiorswZ", "CIabehiklmnoqstv", "Iabehkloqv"],
         None,
     );
     send_isupport(s, id);
@@ -428,6 +438,19 @@ fn complete_registration(s: &mut State, id: ClientId) {
     monitor::notify(s, &nick, Some(id));
     let now = s.clock.instant(s.clients[id].last_seen);
     s.start_nick_enforcement(id, now);
+    if !s.snotices_wanted() {
+        return;
+    }
+    let c = &s.clients[id];
+    let text = format!(
+        "Client connected [{}] [u:{}] [h:{}] [ip:{}] [r:{}]",
+        c.nick(),
+        c.user(),
+        c.host(),
+        c.ip,
+        c.realname()
+    );
+    s.snotice(snomask::CONNECTS, &text);
 }
 
 /// The ISUPPORT tokens for a config.

@@ -243,7 +243,8 @@ pub fn registered_done(s: &mut State, id: ClientId, name: &str) {
         &format!("Channel {name} successfully registered"),
     );
     let mask = s.clients[id].mask();
-    s.snotice(&format!("Channel registered {name} by {mask}"));
+    let text = format!("Channel registered {name} by {mask}");
+    s.snotice(crate::state::snomask::CHANNELS, &text);
     if let Some(chan) = s.find_channel(name) {
         let source = CHANSERV.prefix();
         set_prefix(s, chan, id, prefix::FOUNDER, true, &source);
