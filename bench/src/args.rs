@@ -24,6 +24,7 @@ pub enum Scenario {
     Fanout(Fanout),
     Pairs(Pairs),
     Storm(Storm),
+    Accounts(Accounts),
     History(History),
     Summarize(Summarize),
 }
@@ -207,6 +208,53 @@ pub struct Storm {
     pub timeout: u64,
 }
 
+/// N accounts registered through NickServ (`NS REGISTER` from C
+/// connections, each looping LOGOUT, NICK, REGISTER), then N/10 logins
+/// (`NS IDENTIFY` on fresh connections), while a probe connection sends
+/// a PING every few ms: registrations/s, server CPU per 1,000
+/// registrations (per thread: loop, worker, store), and the probe's round
+/// trip (the loop's stalls) before, during the burst and during the logins.
+/// For servers with a NickServ that answers as Ergo's does (picoircd).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "accounts")]
+pub struct Accounts {
+    /// server address (loopback), e.g. 127.0.0.1:16667
+    #[argh(option)]
+    pub addr: SocketAddr,
+    /// the server's process id (for /proc)
+    #[argh(option)]
+    pub pid: u32,
+    /// the server's name in the output
+    #[argh(option, default = "String::from(\"server\")")]
+    pub server: String,
+    /// accounts to register (default 10000)
+    #[argh(option, default = "10_000")]
+    pub accounts: usize,
+    /// connections registering at once, each with one REGISTER in flight;
+    /// also the logins in progress at once (default 100)
+    #[argh(option, default = "100")]
+    pub concurrency: usize,
+    /// NS IDENTIFY logins on fresh connections after the burst (default:
+    /// a tenth of --accounts)
+    #[argh(option)]
+    pub logins: Option<usize>,
+    /// the probe's PING period, ms (default 5)
+    #[argh(option, default = "5")]
+    pub probe_ms: u64,
+    /// how long the probe runs alone before the burst (its baseline), ms
+    /// (default 1000)
+    #[argh(option, default = "1000")]
+    pub baseline_ms: u64,
+    /// the accounts' names are this and a number (default: "a", the
+    /// generator's pid and "x", so a second run on the same server
+    /// registers new names)
+    #[argh(option)]
+    pub prefix: Option<String>,
+    /// the longest any phase may take, s (default 300)
+    #[argh(option, default = "300")]
+    pub timeout: u64,
+}
+
 /// CHATHISTORY lookups during fan-out: not yet (the history issue, #8,
 /// has not landed); exits 2 with a note.
 #[derive(FromArgs, Debug)]
@@ -238,4 +286,4 @@ macro_rules! target_of {
         }
     )*};
 }
-target_of!(Idle, Fanout, Pairs, Storm);
+target_of!(Idle, Fanout, Pairs, Storm, Accounts);

@@ -54,6 +54,8 @@ pub mod cap {
 pub struct Line<'a> {
     /// The tag section without its `@` (values still escaped), or `""`.
     pub tags: &'a str,
+    /// The source without its `:` (`nick!user@host` or a server), or `""`.
+    pub source: &'a str,
     pub command: &'a str,
     params: [&'a str; MAX_PARAMS],
     n: usize,
@@ -69,8 +71,11 @@ impl<'a> Line<'a> {
             tags = t;
             rest = r.trim_start_matches(' ');
         }
+        let mut source = "";
         if let Some(s) = rest.strip_prefix(':') {
-            rest = s.split_once(' ')?.1.trim_start_matches(' ');
+            let (src, r) = s.split_once(' ')?;
+            source = src;
+            rest = r.trim_start_matches(' ');
         }
         let (command, mut rest) = match rest.split_once(' ') {
             Some((c, r)) => (c, r.trim_start_matches(' ')),
@@ -81,6 +86,7 @@ impl<'a> Line<'a> {
         }
         let mut line = Line {
             tags,
+            source,
             command,
             params: [""; MAX_PARAMS],
             n: 0,
@@ -298,11 +304,11 @@ mod tests {
     fn parses_lines() {
         let l = Line::parse(b"@t=1 :n!u@h PRIVMSG #c :hello world").unwrap();
         assert_eq!(
-            (l.command, l.param(0), l.last()),
-            ("PRIVMSG", "#c", "hello world")
+            (l.source, l.command, l.param(0), l.last()),
+            ("n!u@h", "PRIVMSG", "#c", "hello world")
         );
         let l = Line::parse(b"PING srv").unwrap();
-        assert_eq!((l.command, l.last()), ("PING", "srv"));
+        assert_eq!((l.source, l.command, l.last()), ("", "PING", "srv"));
         let l = Line::parse(b":s 366 me #c :End of /NAMES list.").unwrap();
         assert_eq!((l.param(0), l.param(1), l.param(9)), ("me", "#c", ""));
         assert!(Line::parse(b"").is_none());

@@ -1,11 +1,13 @@
-//! Reading `/proc`: CPU time (utime + stime from `/proc/PID/stat`) and
-//! memory (VmRSS, VmHWM from `/proc/PID/status`) of the server under test
-//! and of the generator itself, and the clock tick that turns CPU ticks
-//! into seconds.
+//! Reading `/proc`: CPU time (utime + stime from `/proc/PID/stat`, and
+//! per thread from `/proc/PID/task/TID/stat`) and memory (VmRSS, VmHWM
+//! from `/proc/PID/status`) of the server under test and of the
+//! generator itself, and the clock tick that turns CPU ticks into seconds.
 //!
 //! Reads files only; knows nothing of sockets or IRC.
 
+use std::collections::BTreeMap;
 use std::io;
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -32,6 +34,11 @@ pub fn cpu_ticks(pid: Option<u32>) -> io::Result<u64> {
         Some(p) => format!("/proc/{p}/stat"),
         None => "/proc/self/stat".to_string(),
     };
+    stat_ticks(Path::new(&path))
+}
+
+/// utime + stime of one `stat` file (a process's or a thread's).
+fn stat_ticks(path: &Path) -> io::Result<u64> {
     let stat = std::fs::read_to_string(path)?;
     // The command name (field 2) may hold spaces and parentheses: count
     // fields after the last ')'. utime and stime are fields 14 and 15.
@@ -48,6 +55,47 @@ pub fn cpu_ticks(pid: Option<u32>) -> io::Result<u64> {
             .ok_or_else(|| io::Error::other("malformed /proc stat"))
     };
     Ok(field(14)? + field(15)?)
+}
+
+/// The CPU ticks of a process's threads, added up by thread name: the
+/// thread whose id is the process's (its main thread: the loop of a
+/// single-loop server) is `"main"`, the others go by their `comm` (what
+/// the program named them, e.g. `picoircd-worker`). A thread that ends
+/// between the listing and the read is left out.
+pub fn thread_ticks(pid: u32) -> io::Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let dir = entry?.path();
+        let Ok(ticks) = stat_ticks(&dir.join("stat")) else {
+            continue;
+        };
+        let name = if dir.file_name().and_then(|n| n.to_str()) == Some(&pid.to_string()) {
+            "main".to_string()
+        } else {
+            match std::fs::read_to_string(dir.join("comm")) {
+                Ok(c) => c.trim().to_string(),
+                Err(_) => continue,
+            }
+        };
+        *out.entry(name).or_insert(0) += ticks;
+    }
+    Ok(out)
+}
+
+/// CPU seconds per thread name from `before` to `after` (`thread_ticks`);
+/// a thread that appeared in between counts from zero.
+pub fn threads_since(
+    after: &BTreeMap<String, u64>,
+    before: &BTreeMap<String, u64>,
+) -> BTreeMap<String, f64> {
+    let tck = clk_tck() as f64;
+    after
+        .iter()
+        .map(|(k, &t)| {
+            let t0 = before.get(k).copied().unwrap_or(0);
+            (k.clone(), t.saturating_sub(t0) as f64 / tck)
+        })
+        .collect()
 }
 
 /// A `kB` line of `/proc/PID/status` (`VmRSS`, `VmHWM`), in KiB.
@@ -109,5 +157,20 @@ mod tests {
         assert!(status_kib(me, "VmRSS").unwrap() > 0);
         assert!(status_kib(me, "VmHWM").unwrap() > 0);
         assert!(status_kib(me, "NoSuchKey").is_err());
+        let threads = thread_ticks(me).unwrap();
+        assert!(threads.contains_key("main"), "{threads:?}");
+        let total: u64 = threads.values().sum();
+        assert!(total <= cpu_ticks(Some(me)).unwrap() + threads.len() as u64);
+    }
+
+    #[test]
+    fn thread_usage_counts_new_threads_from_zero() {
+        let before = BTreeMap::from([("main".to_string(), 100), ("gone".to_string(), 5)]);
+        let after = BTreeMap::from([("main".to_string(), 150), ("new".to_string(), 20)]);
+        let d = threads_since(&after, &before);
+        let tck = clk_tck() as f64;
+        assert_eq!(d.len(), 2);
+        assert!((d["main"] - 50.0 / tck).abs() < 1e-12);
+        assert!((d["new"] - 20.0 / tck).abs() < 1e-12);
     }
 }

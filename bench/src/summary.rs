@@ -5,6 +5,8 @@
 //! against the best peer, plus the date, machine and server versions).
 //! A row may also divide a case's metric by another case's, per server
 //! (the mixed-capability fan-out against the plain one of the same size).
+//! The `accounts` rows (issue #7) have picoircd's figures only: the peers
+//! have no NickServ, so their cells and ratios stay empty.
 //!
 //! Files in, files out; no sockets.
 
@@ -63,6 +65,11 @@ const fn relative(
         base: Some(base),
     }
 }
+
+/// The NickServ case (`accounts`) and what scripts/bench measures around
+/// it (`accounts-start`: the datastore file, its compactions, the start).
+const ACCOUNTS_CASE: &str = "accounts";
+const ACCOUNTS_START_CASE: &str = "accounts-start";
 
 /// The case of `fanout --caps mixed` and the plain case of the same size.
 const CAPS_CASE: &str = "fanout-caps-500x5";
@@ -323,6 +330,144 @@ const ROWS: &[Row] = &[
         "messages_server_cpu_s",
         "pairs K={pairs}: server CPU s (message phase)",
         Info,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "registrations_per_s",
+        "accounts ({accounts} NickServ registrations, {concurrency} at once): registrations/s",
+        Higher,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "server_cpu_s_per_1000_registrations",
+        "accounts: server CPU s per 1,000 registrations (all threads)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "loop_cpu_s_per_1000_registrations",
+        "accounts: loop thread CPU s per 1,000 registrations",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "worker_cpu_s_per_1000_registrations",
+        "accounts: worker thread CPU s per 1,000 registrations (bcrypt, SCRAM keys)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "store_cpu_s_per_1000_registrations",
+        "accounts: datastore writer CPU s per 1,000 registrations (append, fsync)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "register_ack_p99_ms",
+        "accounts: REGISTER to \"logged in\" p99 ms (queued behind {concurrency} hashes)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_idle_p99_ms",
+        "accounts: probe PING round trip p99 ms, idle server (a PING every {probe_ms} ms for {baseline_ms} ms)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_idle_max_ms",
+        "accounts: probe PING round trip max ms, idle server",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_register_p50_ms",
+        "accounts: probe PING round trip p50 ms during the registrations",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_register_p99_ms",
+        "accounts: probe PING round trip p99 ms during the registrations",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_register_max_ms",
+        "accounts: probe PING round trip max ms during the registrations",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_register_generator_max_gap_ms",
+        "accounts: the generator's own longest pass ms during the registrations (above 10: it was held up too)",
+        Info,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "logins_per_s",
+        "accounts: NS IDENTIFY logins/s ({logins}, fresh connections)",
+        Higher,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "server_cpu_s_per_1000_logins",
+        "accounts: server CPU s per 1,000 logins (connection included)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_login_p99_ms",
+        "accounts: probe PING round trip p99 ms during the logins",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_CASE,
+        "probe_login_max_ms",
+        "accounts: probe PING round trip max ms during the logins",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "db_bytes",
+        "accounts: ircd.db bytes with {accounts} accounts",
+        Info,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "compactions",
+        "accounts: compactions during the registrations",
+        Info,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "last_compaction_before_bytes",
+        "accounts: ircd.db bytes before the last of them",
+        Info,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "last_compaction_after_bytes",
+        "accounts: ircd.db bytes after the last of them",
+        Info,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "empty_open_ms",
+        "start, empty datastore: \"now listening on\" to \"server running\" ms",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "loaded_open_ms",
+        "start with {accounts} accounts: \"now listening on\" to \"server running\" ms (the load)",
+        Lower,
+    ),
+    row(
+        ACCOUNTS_START_CASE,
+        "loaded_start_to_running_ms",
+        "start with {accounts} accounts: launch to \"server running\" ms",
+        Lower,
     ),
 ];
 
@@ -625,6 +770,12 @@ fn markdown(
         md.push_str("The granted rows say what each server ACKed: a server that grants fewer writes fewer forms, so its figure is closer to a plain fan-out. ");
         md.push_str("The ÷ row is each server's mixed-caps CPU per line over its own plain fan-out of the same M (echoed lines count as delivered).\n");
     }
+    if data.contains_key(ACCOUNTS_CASE) {
+        md.push_str(&format!("\nAccounts (`accounts`, issue #7) run on picoircd only: ngircd and InspIRCd have no NickServ, so those rows have no peer figures and no ratios; the figures are absolute. bcrypt cost {} (`[server] bcrypt-cost` of scripts/bench-configs/picoircd.conf; the default 12 would make the registrations take about 0.25 s of a core each). ", s("bcrypt_cost")));
+        md.push_str("C connections each register an account (`NS REGISTER`), then `NS LOGOUT`, `NICK <next>`, `NS REGISTER` again; one counts when NickServ says \"You're now logged in as <account>\", which picoircd sends once the account is fsynced. A probe connection sends a PING every few ms and times each PONG: alone first (idle), then through the registrations and the N/10 logins (`NS IDENTIFY` on fresh connections). ");
+        md.push_str("The hashing runs on the server's worker thread, which shares the 2 cores with the loop, the datastore writer and the generator, so the probe's round trips include waiting for a core. ");
+        md.push_str("The start rows come from the server's log (the state folder is fresh for each run): `now listening on` is logged before the datastore is opened, `server running` after, so the time between them is the load.\n");
+    }
     if !failed.is_empty() {
         md.push_str("\nFailed runs (see the .err files of the run): ");
         let list: Vec<String> = failed
@@ -689,5 +840,48 @@ mod tests {
             md.contains("mixed caps: CPU per million lines ÷ the plain fanout's (same M) | – |")
         );
         assert!(md.contains("Mixed caps (`fanout --caps mixed`"));
+    }
+
+    #[test]
+    fn accounts_rows_are_picoircd_only() {
+        let mut data: Collected = BTreeMap::new();
+        let pico = data
+            .entry(ACCOUNTS_CASE.into())
+            .or_default()
+            .entry("picoircd".into())
+            .or_default();
+        pico.insert("registrations_per_s".into(), vec![480.0, 500.0, 490.0]);
+        pico.insert("probe_register_max_ms".into(), vec![9.5, 4.0, 12.0]);
+        data.entry(ACCOUNTS_START_CASE.into())
+            .or_default()
+            .entry("picoircd".into())
+            .or_default()
+            .insert("loaded_open_ms".into(), vec![31.0]);
+        let mut params: Params = BTreeMap::new();
+        params.insert(
+            ACCOUNTS_CASE.into(),
+            json!({"accounts": 10000, "concurrency": 100, "logins": 1000, "probe_ms": 5, "baseline_ms": 1000}),
+        );
+        params.insert(ACCOUNTS_START_CASE.into(), json!({"accounts": 10000}));
+        let md = markdown(
+            &data,
+            &BTreeMap::new(),
+            &json!({"bcrypt_cost": "4", "rounds": "3"}),
+            &params,
+        );
+        assert!(
+            md.contains("| accounts (10000 NickServ registrations, 100 at once): registrations/s | 490 | – | – | – | – | – |"),
+            "{md}"
+        );
+        assert!(md.contains(
+            "| accounts: probe PING round trip max ms during the registrations | 9.50 | – |"
+        ));
+        assert!(md.contains(
+            "| start with 10000 accounts: \"now listening on\" to \"server running\" ms (the load) (1 run) | 31 |"
+        ));
+        assert!(md.contains("no NickServ") && md.contains("bcrypt cost 4"));
+        // A metric the runs lack shows as –; rows of cases that did not run are left out.
+        assert!(md.contains("| accounts: NS IDENTIFY logins/s (1000, fresh connections) | – |"));
+        assert!(!md.contains("fanout M="));
     }
 }

@@ -3,7 +3,8 @@
 //! loopback port with scripts/bench-configs/picoircd.conf), and its JSON
 //! has the expected fields with sane values. Counts and presence only,
 //! never timings. `fanout --caps mixed` is checked to negotiate its
-//! capability groups and to count every line of every group as checked.
+//! capability groups and to count every line of every group as checked;
+//! `accounts` to have every NickServ registration acknowledged.
 //! The peers (ngircd, InspIRCd) are exercised by `scripts/bench --quick`,
 //! which fails when a run against them fails.
 
@@ -271,6 +272,108 @@ fn fanout_with_mixed_caps_checks_every_form() {
         notes.contains("picoircd granted: message-tags 6 of 6"),
         "{notes}"
     );
+}
+
+#[test]
+fn accounts_registers_and_logs_in_through_nickserv() {
+    let server = Server::start();
+    // 12 accounts over 3 connections (LOGOUT, NICK, REGISTER between
+    // them), then 3 logins on fresh connections. Small: the server is a
+    // debug build, where hashing a password takes a good part of a second.
+    let v = server.run(&[
+        "accounts",
+        "--accounts",
+        "12",
+        "--concurrency",
+        "3",
+        "--logins",
+        "3",
+        "--baseline-ms",
+        "100",
+        "--prefix",
+        "acc",
+    ]);
+    common(&v, "accounts");
+    let p = &v["params"];
+    assert_eq!(
+        (
+            &p["accounts"],
+            &p["concurrency"],
+            &p["logins"],
+            &p["probe_ms"]
+        ),
+        (&12.into(), &3.into(), &3.into(), &5.into())
+    );
+    // Every REGISTER was acknowledged with "You're now logged in as" the
+    // account it was for, and timed.
+    assert_eq!(num(&v, "registrations"), 12.0);
+    assert_eq!(num(&v, "registrations_failed"), 0.0);
+    assert_eq!(num(&v, "registrations_wrong_account"), 0.0);
+    assert_eq!(num(&v, "register_ack_samples"), 12.0);
+    assert!(num(&v, "registrations_per_s") > 0.0);
+    assert_eq!(num(&v, "logins"), 3.0);
+    assert_eq!(num(&v, "logins_failed"), 0.0);
+    assert_eq!(num(&v, "login_ack_samples"), 3.0);
+    // The probe, 3 registrars and 3 login connections; the server closed
+    // the login connections after their QUIT, nothing else.
+    assert_eq!(num(&v, "connections"), 7.0);
+    assert_eq!(num(&v, "closed_by_server"), 3.0);
+    // The probe ran in each phase, every PING answered in order.
+    assert!(num(&v, "probe_idle_samples") >= 5.0);
+    assert!(num(&v, "probe_register_samples") >= 1.0);
+    assert!(num(&v, "probe_login_samples") >= 1.0);
+    assert_eq!(num(&v, "probe_lost"), 0.0);
+    assert_eq!(num(&v, "probe_strays"), 0.0);
+    assert!(num(&v, "probe_register_max_ms") >= num(&v, "probe_register_p50_ms"));
+    // CPU in all and per thread: picoircd's loop, worker and store writer.
+    for key in ["server", "loop", "worker", "store"] {
+        assert!(num(&v, &format!("{key}_cpu_s_per_1000_registrations")) >= 0.0);
+        assert!(num(&v, &format!("{key}_cpu_s_per_1000_logins")) >= 0.0);
+    }
+    // The accounts are in the datastore the bench config puts in the
+    // run's folder: the same names again are refused, and still log in.
+    let db = std::fs::metadata(server.dir.join("ircd.db")).expect("ircd.db in the state folder");
+    assert!(db.len() > 12 * 64, "{} bytes for 12 accounts", db.len());
+    let v = server.run(&[
+        "accounts",
+        "--accounts",
+        "2",
+        "--concurrency",
+        "2",
+        "--logins",
+        "1",
+        "--baseline-ms",
+        "50",
+        "--prefix",
+        "acc",
+    ]);
+    assert_eq!(num(&v, "registrations"), 0.0);
+    assert_eq!(num(&v, "registrations_refused"), 2.0);
+    assert_eq!(num(&v, "registrations_failed"), 2.0);
+    assert_eq!(num(&v, "logins"), 1.0);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("REGISTER refused 2 times: Account already exists"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn accounts_refuses_a_prefix_that_is_no_nick() {
+    let out = Command::new(GENERATOR)
+        .args([
+            "accounts",
+            "--addr",
+            "127.0.0.1:6667",
+            "--pid",
+            "1",
+            "--prefix",
+            "9 bad",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--prefix"));
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! The scenarios of issue #4, one file each (`idle`, `fanout`, `pairs`,
 //! `storm`), built from the shared `steps`; `fanout --caps mixed` is the
-//! fan-out to clients of four IRCv3 capability sets (issue #5); `history`
-//! waits for the history issue (#8).
+//! fan-out to clients of four IRCv3 capability sets (issue #5);
+//! `accounts` is NickServ registrations and logins with a latency probe
+//! (issue #7); `history` waits for the history issue (#8).
 //!
 //! Picks the scenario from the command line; returns its report.
 
+mod accounts;
 mod fanout;
 mod idle;
 mod pairs;
@@ -24,6 +26,7 @@ pub fn run(s: &Scenario) -> io::Result<Report> {
         Scenario::Fanout(a) => fanout::run(a),
         Scenario::Pairs(a) => pairs::run(a),
         Scenario::Storm(a) => storm::run(a),
+        Scenario::Accounts(a) => accounts::run(a),
         Scenario::History(_) => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "history: CHATHISTORY is not implemented yet (issue #8); this scenario is skipped",
