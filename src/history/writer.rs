@@ -7,8 +7,8 @@
 //! contiguous run and one `fdatasync` per segment touched, then reports
 //! [`Report::Flushed`]. Batching by time is what keeps an SD card's wear
 //! low: at a low rate every sync rewrites the tail page and commits the
-//! journal, so one sync a second bounds that cost (see mod.rs for the
-//! measured amplification). A burst over [`GROUP_BYTES`] is written at
+//! journal, so one sync a second bounds that cost (measured in mod.rs:
+//! 2.0x at 100 msg/s instead of 49x with a sync per frame). A burst over [`GROUP_BYTES`] is written at
 //! once.
 //!
 //! A failed write (a full disk, EFBIG, EIO) is reported with
