@@ -722,6 +722,75 @@ fn memory_only_targets_have_their_own_age_and_count_limits() {
     assert_eq!(h.stats(), Stats::default());
 }
 
+#[test]
+fn msgids_whose_keys_collide_are_told_apart_by_their_bodies() {
+    // Two real msgids with the same 32-bit key (found by search).
+    let mut seen = std::collections::HashMap::new();
+    let (a, b) = (0..2_000_000usize)
+        .find_map(|i| {
+            let id = format!("c{i}");
+            seen.insert(index::msgid_key(&id), id.clone())
+                .map(|other| (other, id))
+        })
+        .expect("a collision");
+    assert_eq!(index::msgid_key(&a), index::msgid_key(&b));
+    let dir = TempDir::new("collide");
+    let (mut h, _) = open(&dir, manual());
+    for (i, id) in [&a, "x", &b, "y"].iter().enumerate() {
+        let mut e = msg("#c", i, 10 * i as u64);
+        e.msgid = id.to_string();
+        // One on disk, one in memory: both kinds are confirmed.
+        h.append(e, i != 2);
+    }
+    flush(&mut h);
+    let after = |r: &str| ids(&h.after("#c", &Ref::Msgid(r.into()), 10));
+    assert_eq!(after(&a), ["x", b.as_str(), "y"]);
+    assert_eq!(after(&b), ["y"]);
+}
+
+#[test]
+fn an_older_time_is_placed_in_order_and_stays_there_after_a_restart() {
+    let dir = TempDir::new("order");
+    let (mut h, _) = open(&dir, manual());
+    for (i, t) in [10, 20, 15, 15, 20, 5].iter().enumerate() {
+        h.append(msg("#o", i, *t), true);
+    }
+    let order = mids(&[5, 0, 2, 3, 1, 4]);
+    assert_eq!(ids(&h.latest("#o", None, 10)), order);
+    close(h);
+    let (h, _) = open(&dir, manual());
+    assert_eq!(ids(&h.latest("#o", None, 10)), order);
+    assert_eq!(
+        ids(&h.after("#o", &Ref::Msgid("m2".into()), 10)),
+        mids(&[3, 1, 4])
+    );
+    assert_eq!(
+        ids(&h.before("#o", &Ref::Msgid("m1".into()), 2)),
+        mids(&[2, 3])
+    );
+}
+
+#[test]
+fn retention_walks_many_targets_in_bounded_steps() {
+    let s = Settings {
+        mem_max_age: Some(Duration::from_secs(60)),
+        ..manual()
+    };
+    let mut h = History::memory(s);
+    let n = RETAIN_TARGETS + RETAIN_TARGETS / 2;
+    for i in 0..n {
+        h.append(msg(&format!("#t{i:04}"), i, 1_000), false);
+    }
+    // Expired, answered no more at once; removed over two steps.
+    let now = 1_000 + 61_000;
+    assert!(h.retain(now), "one step cannot visit {n} targets");
+    assert!(h.latest("#t0000", None, 10).is_empty());
+    assert!(h.latest(&format!("#t{:04}", n - 1), None, 10).is_empty());
+    assert_eq!(h.stats().targets, n - RETAIN_TARGETS);
+    assert!(!h.retain(now));
+    assert_eq!(h.stats(), Stats::default());
+}
+
 // ---- kill -9 during a burst ----
 
 fn child_command(test: &str, dir: &Path) -> Command {
