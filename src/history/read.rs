@@ -4,7 +4,7 @@
 //! kept open (at most [`OPEN_MAX`]); only the writer thread writes, and a
 //! frame is read only after the writer reported it flushed.
 //!
-//! Imports `history::codec` and `history::segment` (file names); no
+//! Imports `history::{codec, entry, segment}` (file names); no
 //! writes, no clock.
 
 use std::collections::HashMap;
