@@ -19,7 +19,7 @@
 //! written before earlier ones are synced: what survives a crash is a
 //! prefix. Deletions (retention) are done between batches.
 //!
-//! Imports `history::segment` (file helpers) and mio's `Waker`. The clock
+//! Imports `history::{codec, segment}` (file helpers) and mio's `Waker`. The clock
 //! it reads paces the syncs only; no retention decision is made here.
 
 use std::collections::VecDeque;
