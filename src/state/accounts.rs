@@ -159,6 +159,9 @@ pub struct Accounts {
     pub store: Option<Store>,
     /// Folded nick (account names and grouped nicks) → folded account.
     nicks: HashMap<String, String>,
+    /// Folded account → the folded nicks it holds in `nicks` (so that an
+    /// account's change touches its own entries, not the whole index).
+    owned: HashMap<String, Vec<String>>,
     /// Replies by the sequence number of their change, oldest first.
     waiting: BTreeMap<u64, Waiting>,
     throttle: Throttle,
@@ -187,20 +190,31 @@ impl Accounts {
     /// Rebuilds the nick → account index from the tables.
     fn reindex(&mut self) {
         let mut index = HashMap::new();
+        let mut owned: HashMap<String, Vec<String>> = HashMap::new();
         if let Some(db) = self.db() {
             for (owner, account) in db.accounts() {
                 for nick in std::iter::once(&account.name).chain(&account.nicks) {
-                    index.insert(casemap::fold(nick), owner.to_owned());
+                    let folded = casemap::fold(nick);
+                    owned
+                        .entry(owner.to_owned())
+                        .or_default()
+                        .push(folded.clone());
+                    index.insert(folded, owner.to_owned());
                 }
             }
         }
         self.nicks = index;
+        self.owned = owned;
     }
 
     /// Updates the nick index after the record under `key` changed.
     fn reindex_key(&mut self, key: &Key) {
         let Key::Account(folded) = key else { return };
-        self.nicks.retain(|_, owner| owner != folded);
+        for old in self.owned.remove(folded).unwrap_or_default() {
+            if self.nicks.get(&old) == Some(folded) {
+                self.nicks.remove(&old);
+            }
+        }
         let nicks: Vec<String> = self
             .db()
             .and_then(|db| db.account(folded))
@@ -211,8 +225,11 @@ impl Accounts {
                     .collect()
             })
             .unwrap_or_default();
-        for nick in nicks {
-            self.nicks.insert(nick, folded.clone());
+        for nick in &nicks {
+            self.nicks.insert(nick.clone(), folded.clone());
+        }
+        if !nicks.is_empty() {
+            self.owned.insert(folded.clone(), nicks);
         }
     }
 
