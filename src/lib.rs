@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod frames;
 pub mod history;
 pub mod limits;
 pub mod logging;

@@ -1,6 +1,6 @@
 //! The bytes of a history segment: the header, the frames and the bincode
 //! encoding of one [`Entry`]. Pure functions over byte slices: no files,
-//! no threads. Imports `history::entry` only.
+//! no threads. Imports `history::entry` and `frames`.
 //!
 //! ```text
 //! header  "picohist" | schema u32 LE | crc32 of the 12 bytes before, u32 LE
@@ -8,13 +8,14 @@
 //! payload one `Entry`, bincode 2 standard config (varint, little-endian)
 //! ```
 //!
-//! The same layout as the datastore's file (src/store/codec.rs) with its
-//! own magic: the length is covered by the checksum, so a flipped length
-//! byte is caught as a bad frame, not read as a huge or misplaced one.
+//! The same layout as the datastore's file with its own magic; the bytes of
+//! headers and frames are `frames`' (shared with `store`).
 
 use std::fmt;
 
 use serde::Deserialize;
+
+use crate::frames;
 
 use super::entry::Entry;
 
@@ -22,10 +23,7 @@ use super::entry::Entry;
 pub const MAGIC: [u8; 8] = *b"picohist";
 /// The schema this build writes (see entry.rs for what changes it).
 pub const SCHEMA: u32 = 1;
-/// Magic, schema, header checksum.
-pub const HEADER_LEN: usize = 16;
-/// Length and checksum in front of each payload.
-pub const FRAME_HEAD: usize = 8;
+pub use crate::frames::{FRAME_HEAD, HEADER_LEN};
 /// The largest payload accepted. An entry is one IRC line (at most 8 KiB
 /// of tags and 512 bytes of message, less than 10 KiB encoded); anything
 /// near this bound is corruption, and reading it must not allocate
@@ -38,12 +36,7 @@ fn config() -> impl bincode::config::Config {
 
 /// The header of a segment of schema `version`.
 pub fn header(version: u32) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[..8].copy_from_slice(&MAGIC);
-    h[8..12].copy_from_slice(&version.to_le_bytes());
-    let crc = crc32fast::hash(&h[..12]);
-    h[12..].copy_from_slice(&crc.to_le_bytes());
-    h
+    frames::header(&MAGIC, version)
 }
 
 /// Why a file's first bytes are not a segment header.
@@ -66,25 +59,14 @@ impl fmt::Display for HeaderError {
     }
 }
 
-/// The schema version a segment's header names.
+/// The schema version a segment's header names; a short file is a cut
+/// start of a segment only if it begins the header this build writes.
 pub fn parse_header(bytes: &[u8]) -> Result<u32, HeaderError> {
-    if bytes.len() < HEADER_LEN {
-        let fresh = header(SCHEMA);
-        if bytes[..] != fresh[..bytes.len()] {
-            return Err(HeaderError::Magic);
-        }
-        return Err(HeaderError::Short(bytes.len()));
-    }
-    if bytes[..8] != MAGIC {
-        return Err(HeaderError::Magic);
-    }
-    let crc = u32::from_le_bytes(bytes[12..16].try_into().unwrap_or_default());
-    if crc32fast::hash(&bytes[..12]) != crc {
-        return Err(HeaderError::Checksum);
-    }
-    Ok(u32::from_le_bytes(
-        bytes[8..12].try_into().unwrap_or_default(),
-    ))
+    frames::parse_header(&MAGIC, &header(SCHEMA), bytes).map_err(|e| match e {
+        frames::HeaderError::Short(n) => HeaderError::Short(n),
+        frames::HeaderError::Magic => HeaderError::Magic,
+        frames::HeaderError::Checksum => HeaderError::Checksum,
+    })
 }
 
 /// Why the frames stop before the end of a segment.
@@ -116,23 +98,25 @@ impl fmt::Display for Torn {
     }
 }
 
+impl From<frames::FrameError> for Torn {
+    fn from(e: frames::FrameError) -> Torn {
+        match e {
+            frames::FrameError::ShortHead(n) => Torn::ShortHead(n),
+            frames::FrameError::Length(n) => Torn::Length(n),
+            frames::FrameError::ShortPayload { have, want } => Torn::ShortPayload { have, want },
+            frames::FrameError::Checksum => Torn::Checksum,
+        }
+    }
+}
+
 /// The payload length a frame head announces, checked against the bound.
 pub fn frame_len(head: &[u8; FRAME_HEAD]) -> Result<usize, Torn> {
-    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-    if len as usize > FRAME_MAX {
-        return Err(Torn::Length(len));
-    }
-    Ok(len as usize)
+    Ok(frames::frame_len(head, FRAME_MAX)?)
 }
 
 /// Checks a payload against the checksum of its head.
 pub fn check(head: &[u8; FRAME_HEAD], payload: &[u8]) -> Result<(), Torn> {
-    let len: [u8; 4] = [head[0], head[1], head[2], head[3]];
-    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-    if frame_crc(&len, payload) != crc {
-        return Err(Torn::Checksum);
-    }
-    Ok(())
+    Ok(frames::check(head, payload)?)
 }
 
 /// The payload of the frame at `pos` and where the next frame starts;
@@ -140,32 +124,7 @@ pub fn check(head: &[u8; FRAME_HEAD], payload: &[u8]) -> Result<(), Torn> {
 /// same steps; this form is for tests over a file's bytes.)
 #[cfg(test)]
 pub fn next_frame(buf: &[u8], pos: usize) -> Result<Option<(&[u8], usize)>, Torn> {
-    let rest = buf.get(pos..).unwrap_or_default();
-    if rest.is_empty() {
-        return Ok(None);
-    }
-    if rest.len() < FRAME_HEAD {
-        return Err(Torn::ShortHead(rest.len()));
-    }
-    let head: [u8; FRAME_HEAD] = rest[..FRAME_HEAD].try_into().unwrap_or_default();
-    let want = frame_len(&head)?;
-    let body = &rest[FRAME_HEAD..];
-    if body.len() < want {
-        return Err(Torn::ShortPayload {
-            have: body.len(),
-            want,
-        });
-    }
-    let payload = &body[..want];
-    check(&head, payload)?;
-    Ok(Some((payload, pos + FRAME_HEAD + want)))
-}
-
-fn frame_crc(len: &[u8; 4], payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(len);
-    h.update(payload);
-    h.finalize()
+    Ok(frames::next_frame(buf, pos, FRAME_MAX)?)
 }
 
 /// An entry whose encoding is over [`FRAME_MAX`]: it would read back as
@@ -189,15 +148,10 @@ pub fn encode(entry: &Entry) -> Result<Vec<u8>, TooLarge> {
     out.extend_from_slice(&[0; FRAME_HEAD]);
     // Writing into a Vec cannot fail; an encoder error would mean a type
     // serde cannot express, which the derives rule out, and is refused too.
-    let ok = bincode::serde::encode_into_std_write(entry, &mut out, config()).is_ok();
-    let len = out.len() - FRAME_HEAD;
-    if !ok || len > FRAME_MAX {
-        return Err(TooLarge(len));
+    if bincode::serde::encode_into_std_write(entry, &mut out, config()).is_err() {
+        return Err(TooLarge(out.len() - FRAME_HEAD));
     }
-    let len_bytes = (len as u32).to_le_bytes();
-    let crc = frame_crc(&len_bytes, &out[FRAME_HEAD..]);
-    out[..4].copy_from_slice(&len_bytes);
-    out[4..8].copy_from_slice(&crc.to_le_bytes());
+    frames::seal(&mut out, 0, FRAME_MAX).map_err(TooLarge)?;
     Ok(out)
 }
 

@@ -1,6 +1,7 @@
-//! The bytes of the datastore file: the header, the frames and the bincode
+//! The bytes of the datastore file: the header, the frames (their bytes
+//! are `frames`', shared with the history segments) and the bincode
 //! encoding of one change. Pure functions over byte slices: no files, no
-//! threads. Imports `store::record` only.
+//! threads. Imports `store::record` and `frames`.
 //!
 //! ```text
 //! header  "picoircd" | schema u32 LE | crc32 of the 12 bytes before, u32 LE
@@ -15,16 +16,15 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::frames;
+
 use super::record::{Account, BanLine, Change, ChannelReg, LineKind};
 
 /// The first bytes of every datastore file.
 pub const MAGIC: [u8; 8] = *b"picoircd";
 /// The schema this build writes (see record.rs for what changes it).
 pub const SCHEMA: u32 = 1;
-/// Magic, schema, header checksum.
-pub const HEADER_LEN: usize = 16;
-/// Length and checksum in front of each payload.
-pub const FRAME_HEAD: usize = 8;
+pub use crate::frames::{FRAME_HEAD, HEADER_LEN};
 /// The largest payload accepted. A channel with full ban, except and
 /// invite lists is tens of KiB; anything near this bound is corruption,
 /// and reading it must not allocate without limit.
@@ -36,12 +36,7 @@ fn config() -> impl bincode::config::Config {
 
 /// The header of a file of schema `version`.
 pub fn header(version: u32) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[..8].copy_from_slice(&MAGIC);
-    h[8..12].copy_from_slice(&version.to_le_bytes());
-    let crc = crc32fast::hash(&h[..12]);
-    h[12..].copy_from_slice(&crc.to_le_bytes());
-    h
+    frames::header(&MAGIC, version)
 }
 
 /// Why a file's first bytes are not a datastore header.
@@ -65,27 +60,15 @@ impl fmt::Display for HeaderError {
     }
 }
 
-/// The schema version a file's header names.
+/// The schema version a file's header names. A short file that is not
+/// even a prefix of the magic is some other file; say so rather than
+/// "short".
 pub fn parse_header(bytes: &[u8]) -> Result<u32, HeaderError> {
-    if bytes.len() < HEADER_LEN {
-        // A short file that is not even a prefix of the magic is some
-        // other file; say so rather than "short".
-        let n = bytes.len().min(MAGIC.len());
-        if bytes[..n] != MAGIC[..n] {
-            return Err(HeaderError::Magic);
-        }
-        return Err(HeaderError::Short(bytes.len()));
-    }
-    if bytes[..8] != MAGIC {
-        return Err(HeaderError::Magic);
-    }
-    let crc = u32::from_le_bytes(bytes[12..16].try_into().unwrap_or_default());
-    if crc32fast::hash(&bytes[..12]) != crc {
-        return Err(HeaderError::Checksum);
-    }
-    Ok(u32::from_le_bytes(
-        bytes[8..12].try_into().unwrap_or_default(),
-    ))
+    frames::parse_header(&MAGIC, &MAGIC, bytes).map_err(|e| match e {
+        frames::HeaderError::Short(n) => HeaderError::Short(n),
+        frames::HeaderError::Magic => HeaderError::Magic,
+        frames::HeaderError::Checksum => HeaderError::Checksum,
+    })
 }
 
 /// Why the frames stop before the end of the file.
@@ -120,42 +103,21 @@ impl fmt::Display for Torn {
     }
 }
 
+impl From<frames::FrameError> for Torn {
+    fn from(e: frames::FrameError) -> Torn {
+        match e {
+            frames::FrameError::ShortHead(n) => Torn::ShortHead(n),
+            frames::FrameError::Length(n) => Torn::Length(n),
+            frames::FrameError::ShortPayload { have, want } => Torn::ShortPayload { have, want },
+            frames::FrameError::Checksum => Torn::Checksum,
+        }
+    }
+}
+
 /// The payload of the frame at `pos` and where the next frame starts;
 /// `Ok(None)` at the exact end of `buf`.
 pub fn next_frame(buf: &[u8], pos: usize) -> Result<Option<(&[u8], usize)>, Torn> {
-    let rest = buf.get(pos..).unwrap_or_default();
-    if rest.is_empty() {
-        return Ok(None);
-    }
-    if rest.len() < FRAME_HEAD {
-        return Err(Torn::ShortHead(rest.len()));
-    }
-    let len_bytes: [u8; 4] = rest[..4].try_into().unwrap_or_default();
-    let len = u32::from_le_bytes(len_bytes);
-    let crc = u32::from_le_bytes(rest[4..8].try_into().unwrap_or_default());
-    if len as usize > FRAME_MAX {
-        return Err(Torn::Length(len));
-    }
-    let want = len as usize;
-    let body = &rest[FRAME_HEAD..];
-    if body.len() < want {
-        return Err(Torn::ShortPayload {
-            have: body.len(),
-            want,
-        });
-    }
-    let payload = &body[..want];
-    if frame_crc(&len_bytes, payload) != crc {
-        return Err(Torn::Checksum);
-    }
-    Ok(Some((payload, pos + FRAME_HEAD + want)))
-}
-
-fn frame_crc(len: &[u8; 4], payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(len);
-    h.update(payload);
-    h.finalize()
+    Ok(frames::next_frame(buf, pos, FRAME_MAX)?)
 }
 
 /// A change whose encoding is over [`FRAME_MAX`]: refused before it is
@@ -180,17 +142,14 @@ pub fn push_frame<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), TooL
     // The limit is checked after encoding: bincode's limit is for decoding.
     // Writing into a Vec cannot fail; an encoder error would mean a type
     // serde cannot express, which the derives rule out, and is refused too.
-    let ok = bincode::serde::encode_into_std_write(value, out, config()).is_ok();
-    let len = out.len() - start - FRAME_HEAD;
-    if !ok || len > FRAME_MAX {
+    if bincode::serde::encode_into_std_write(value, out, config()).is_err() {
+        let len = out.len() - start - FRAME_HEAD;
         out.truncate(start);
         return Err(TooLarge(len));
     }
-    let len_bytes = (len as u32).to_le_bytes();
-    let crc = frame_crc(&len_bytes, &out[start + FRAME_HEAD..]);
-    out[start..start + 4].copy_from_slice(&len_bytes);
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
-    Ok(())
+    frames::seal(out, start, FRAME_MAX)
+        .map(|_| ())
+        .map_err(TooLarge)
 }
 
 /// One change as a frame, ready to append.
