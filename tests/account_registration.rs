@@ -70,27 +70,6 @@ fn fail_for(c: &mut Client, line: &str) -> String {
     c.expect_line(" FAIL ")
 }
 
-fn b64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn position(lines: &[String], what: impl Fn(&str) -> bool) -> usize {
     lines
         .iter()
@@ -411,7 +390,10 @@ fn an_account_registered_before_connect_survives_a_restart() {
     c.send("USER dora 0 * :x");
     c.send("AUTHENTICATE PLAIN");
     c.expect_line("AUTHENTICATE +");
-    c.send(&format!("AUTHENTICATE {}", b64(b"\0dora\0correct-horse")));
+    c.send(&format!(
+        "AUTHENTICATE {}",
+        util::b64(b"\0dora\0correct-horse")
+    ));
     c.expect_line(":pico.test 903 dora :Authentication successful");
     c.send("CAP END");
     let burst = c.expect(" 221 ");

@@ -47,27 +47,6 @@ fn ns_register(c: &mut Client, nick: &str, password: &str) -> Vec<String> {
     lines
 }
 
-fn b64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn nickserv_register_identify_logout_and_restart() {
     let srv = start();
@@ -181,7 +160,7 @@ fn sasl_plain(c: &mut Client, account: &str, password: &str) -> Vec<String> {
     c.expect_line("AUTHENTICATE +");
     c.send(&format!(
         "AUTHENTICATE {}",
-        b64(format!("\0{account}\0{password}").as_bytes())
+        util::b64(format!("\0{account}\0{password}").as_bytes())
     ));
     c.expect(" 90")
 }

@@ -594,3 +594,26 @@ pub fn http(addr: SocketAddr, request: &str) -> String {
     s.read_to_end(&mut out).expect("the server closes");
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Base64 (RFC 4648, with padding), written here rather than taken from the
+/// server's own codec, so the SASL tests encode independently of it.
+pub fn b64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
