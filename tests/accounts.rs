@@ -70,6 +70,12 @@ fn nickserv_register_identify_logout_and_restart() {
         "{info:?}"
     );
 
+    // The names nick enforcement renames to are no account names.
+    let mut guest = srv.client("Guest123");
+    guest.send("NS REGISTER some-password");
+    guest.expect_line(&ns("Guest123", "Guest nicknames cannot be registered"));
+    drop(guest);
+
     // Taken names and a second account from one connection are refused.
     let mut bob = srv.client("bob");
     bob.send("NICK alice");

@@ -32,7 +32,11 @@ pub fn run(conf: &Path) -> ExitCode {
     log_info!(
         "server",
         "state folder {} (cloak key, datastore, history)",
-        config.state_dir.display()
+        if config.state_dir.as_os_str().is_empty() {
+            std::path::Path::new(".").display()
+        } else {
+            config.state_dir.display()
+        }
     );
     let mut server = match Server::new(config) {
         Ok(s) => s,

@@ -73,6 +73,8 @@ pub enum Refused {
     Disabled,
     /// Not a valid nick, or a service's.
     BadName,
+    /// `Guest<digits>`: the names nick enforcement renames to.
+    Guest,
     /// The name is an account's, or a nick grouped with one.
     Exists,
     /// Too long, or with NUL, CR or LF.
@@ -85,6 +87,7 @@ impl Refused {
         match self {
             Refused::Disabled => "That feature is disabled",
             Refused::BadName => "Account could not be created",
+            Refused::Guest => "Guest nicknames cannot be registered",
             Refused::Exists => "Account already exists",
             Refused::BadPassword => {
                 "Passphrase contains forbidden characters or is otherwise invalid"
@@ -351,6 +354,9 @@ impl State {
             || services::is_reserved(&casemap::fold(name))
         {
             return Some(Refused::BadName);
+        }
+        if is_guest_name(name) {
+            return Some(Refused::Guest);
         }
         if self.nick_owner(name).is_some() {
             return Some(Refused::Exists);
@@ -933,6 +939,15 @@ impl State {
                 .retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
         }
     }
+}
+
+/// `Guest<digits>`: the names nick enforcement gives (`enforce_nick`),
+/// never an account's, as Ergo refuses its rename prefix.
+pub fn is_guest_name(nick: &str) -> bool {
+    let folded = casemap::fold(nick);
+    folded
+        .strip_prefix("guest")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The throttle keys of a login and their limits: the address (the IPv6

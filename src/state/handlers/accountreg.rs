@@ -120,6 +120,7 @@ pub fn register(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdRe
         let (code, text) = match why {
             Refused::Disabled => ("DISALLOWED", "Account registration is disabled"),
             Refused::BadName => ("BAD_ACCOUNT_NAME", "That name cannot be an account name"),
+            Refused::Guest => ("BAD_ACCOUNT_NAME", "Guest nicknames cannot be registered"),
             Refused::Exists => (
                 "ACCOUNT_EXISTS",
                 "Username is already registered or otherwise unavailable",
@@ -127,15 +128,6 @@ pub fn register(s: &mut State, id: ClientId, m: &Message, now: Instant) -> CmdRe
             Refused::BadPassword => ("UNACCEPTABLE_PASSWORD", "Password was invalid"),
         };
         return fail(s, id, code, &nick, text);
-    }
-    if is_guest_name(&nick) {
-        return fail(
-            s,
-            id,
-            "BAD_ACCOUNT_NAME",
-            &nick,
-            "Guest nicknames cannot be registered",
-        );
     }
     if let Err(text) = check_password(password, &nick) {
         let code = match text {
@@ -249,15 +241,6 @@ fn context(word: &str) -> &str {
     } else {
         word
     }
-}
-
-/// `Guest<digits>`: the names nick enforcement gives (`enforce_nick`),
-/// never an account's, as Ergo refuses its rename prefix.
-fn is_guest_name(nick: &str) -> bool {
-    let folded = casemap::fold(nick);
-    folded
-        .strip_prefix("guest")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Why a password was refused (beyond `registration_refusal`'s checks).
@@ -419,11 +402,11 @@ mod tests {
 
     #[test]
     fn guest_names_and_context_words() {
-        assert!(is_guest_name("Guest123"));
-        assert!(is_guest_name("guest7"));
-        assert!(!is_guest_name("Guest"));
-        assert!(!is_guest_name("Guestbook"));
-        assert!(!is_guest_name("Guest1a"));
+        assert!(crate::state::accounts::is_guest_name("Guest123"));
+        assert!(crate::state::accounts::is_guest_name("guest7"));
+        assert!(!crate::state::accounts::is_guest_name("Guest"));
+        assert!(!crate::state::accounts::is_guest_name("Guestbook"));
+        assert!(!crate::state::accounts::is_guest_name("Guest1a"));
         assert_eq!(context(""), "*");
         assert_eq!(context(":x"), "*");
         assert_eq!(context("a b"), "*");
