@@ -741,3 +741,89 @@ fn nickserv_registrations_are_throttled_per_address() {
         "There have been too many registration attempts recently; try again later",
     ));
 }
+
+#[test]
+fn nickserv_help_settings_and_its_shape_as_a_service() {
+    let srv = start();
+    let mut alice = srv.client("alice");
+    // HELP by PRIVMSG and by the NS command, a command's own help, and
+    // the replies to an unknown command and to missing parameters.
+    alice.send("PRIVMSG NickServ :HELP");
+    let help = alice.expect(&ns("alice", "*** \x02End of NickServ HELP\x02 ***"));
+    assert_eq!(help[0], ns("alice", "*** \x02NickServ HELP\x02 ***"));
+    assert!(
+        help.contains(&ns(
+            "alice",
+            "    \x02REGISTER\x02 lets you register a user account."
+        )),
+        "{help:?}"
+    );
+    assert!(
+        !help.iter().any(|l| l.contains("ENFORCE")),
+        "hidden: {help:?}"
+    );
+    alice.send("NS HELP REGISTER");
+    alice.expect_line(&ns("alice", "Syntax: \x02REGISTER <password> [email]\x02"));
+    alice.send("NS FROBNICATE");
+    alice.expect_line(&ns(
+        "alice",
+        "Unknown command. To see available commands, run: /NS HELP",
+    ));
+    alice.send("NICKSERV IDENTIFY");
+    alice.expect_line(&ns(
+        "alice",
+        "Invalid parameters. For usage, do /msg NickServ HELP IDENTIFY",
+    ));
+    alice.send("NS GET enforce");
+    alice.expect_line(&ns("alice", "You're not logged into an account"));
+    // CTCP VERSION, WHOIS, and a NOTICE that goes nowhere.
+    alice.send("PRIVMSG NickServ :\x01VERSION\x01");
+    let version = alice.expect_line(" NOTICE alice :\x01VERSION ");
+    assert!(
+        version.starts_with(":NickServ!NickServ@localhost "),
+        "{version}"
+    );
+    alice.send("NOTICE NickServ :hello");
+    alice.send("WHOIS NickServ");
+    let whois = alice.expect(" 318 ");
+    assert_eq!(
+        whois[0],
+        ":pico.test 311 alice NickServ NickServ localhost * :Network service, for more info /msg NickServ HELP"
+    );
+
+    ns_register(&mut alice, "alice", "settings-pw");
+    alice.send("NS SET EMAIL alice@example.org");
+    alice.expect_line(&ns("alice", "Successfully changed your account settings"));
+    alice.expect_line(&ns(
+        "alice",
+        "Your stored e-mail address is: alice@example.org",
+    ));
+    alice.send("NS GET email");
+    alice.expect_line(&ns(
+        "alice",
+        "Your stored e-mail address is: alice@example.org",
+    ));
+    alice.send("NS ENFORCE none");
+    alice.expect_line(&ns(
+        "alice",
+        "Your stored nickname enforcement setting is: none",
+    ));
+    alice.expect_line(&ns(
+        "alice",
+        "Given current server settings, your nickname is enforced with: none",
+    ));
+    alice.send("NS GET enforce");
+    alice.expect_line(&ns(
+        "alice",
+        "Your stored nickname enforcement setting is: none",
+    ));
+    alice.send("NS GET colour");
+    alice.expect_line(&ns("alice", "No such setting"));
+    alice.send("NS SET PASSWORD x");
+    alice.expect_line(&ns(
+        "alice",
+        "To change a password, use the PASSWD command. For details, /msg NickServ HELP PASSWD",
+    ));
+    alice.send("NS INFO");
+    alice.expect_line(&ns("alice", "Email address: alice@example.org"));
+}
