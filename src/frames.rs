@@ -38,6 +38,18 @@ pub enum HeaderError {
     Checksum,
 }
 
+impl HeaderError {
+    /// What is wrong, for a message that names the file; `magic` says
+    /// whose magic was expected ("the datastore's magic bytes").
+    pub fn describe(self, magic: &str) -> String {
+        match self {
+            HeaderError::Short(n) => format!("only {n} bytes, shorter than a header"),
+            HeaderError::Magic => format!("it does not start with {magic}"),
+            HeaderError::Checksum => "its header is damaged (checksum mismatch)".to_string(),
+        }
+    }
+}
+
 /// The schema version a header names. A file shorter than a header is
 /// `Short` only if its bytes begin with (as much as they hold of)
 /// `prefix_of`: the magic, or the whole header this build would write; any

@@ -39,34 +39,15 @@ pub fn header(version: u32) -> [u8; HEADER_LEN] {
     frames::header(&MAGIC, version)
 }
 
-/// Why a file's first bytes are not a segment header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderError {
-    /// Shorter than a header, but a prefix of one: a segment whose
-    /// creation was cut short.
-    Short(usize),
-    Magic,
-    Checksum,
-}
+pub use crate::frames::HeaderError;
 
-impl fmt::Display for HeaderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeaderError::Short(n) => write!(f, "only {n} bytes, shorter than a header"),
-            HeaderError::Magic => f.write_str("it does not start with a history segment's magic"),
-            HeaderError::Checksum => f.write_str("its header is damaged (checksum mismatch)"),
-        }
-    }
-}
+/// How `HeaderError::describe` names this file's magic.
+pub const MAGIC_NAME: &str = "a history segment's magic";
 
 /// The schema version a segment's header names; a short file is a cut
 /// start of a segment only if it begins the header this build writes.
 pub fn parse_header(bytes: &[u8]) -> Result<u32, HeaderError> {
-    frames::parse_header(&MAGIC, &header(SCHEMA), bytes).map_err(|e| match e {
-        frames::HeaderError::Short(n) => HeaderError::Short(n),
-        frames::HeaderError::Magic => HeaderError::Magic,
-        frames::HeaderError::Checksum => HeaderError::Checksum,
-    })
+    frames::parse_header(&MAGIC, &header(SCHEMA), bytes)
 }
 
 /// Why the frames stop before the end of a segment.

@@ -302,7 +302,10 @@ pub fn open(
                 report.damaged.push(Damage {
                     segment: p,
                     offset: 0,
-                    reason: format!("not a history segment: {e} (skipped)"),
+                    reason: format!(
+                        "not a history segment: {} (skipped)",
+                        e.describe(codec::MAGIC_NAME)
+                    ),
                     skipped: flen,
                 });
                 continue;

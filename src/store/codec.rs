@@ -39,36 +39,16 @@ pub fn header(version: u32) -> [u8; HEADER_LEN] {
     frames::header(&MAGIC, version)
 }
 
-/// Why a file's first bytes are not a datastore header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderError {
-    /// Fewer bytes than a header.
-    Short(usize),
-    /// The magic bytes differ: some other file.
-    Magic,
-    /// The magic matches but the checksum does not: a damaged header.
-    Checksum,
-}
+pub use crate::frames::HeaderError;
 
-impl fmt::Display for HeaderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HeaderError::Short(n) => write!(f, "only {n} bytes, shorter than a header"),
-            HeaderError::Magic => f.write_str("it does not start with the datastore's magic bytes"),
-            HeaderError::Checksum => f.write_str("its header is damaged (checksum mismatch)"),
-        }
-    }
-}
+/// How `HeaderError::describe` names this file's magic.
+pub const MAGIC_NAME: &str = "the datastore's magic bytes";
 
 /// The schema version a file's header names. A short file that is not
 /// even a prefix of the magic is some other file; say so rather than
 /// "short".
 pub fn parse_header(bytes: &[u8]) -> Result<u32, HeaderError> {
-    frames::parse_header(&MAGIC, &MAGIC, bytes).map_err(|e| match e {
-        frames::HeaderError::Short(n) => HeaderError::Short(n),
-        frames::HeaderError::Magic => HeaderError::Magic,
-        frames::HeaderError::Checksum => HeaderError::Checksum,
-    })
+    frames::parse_header(&MAGIC, &MAGIC, bytes)
 }
 
 /// Why the frames stop before the end of the file.

@@ -220,7 +220,7 @@ pub fn open(path: &Path) -> Result<Opened, OpenError> {
 
     let version = codec::parse_header(&bytes).map_err(|e| OpenError::NotADatastore {
         path: path.to_owned(),
-        why: e.to_string(),
+        why: e.describe(codec::MAGIC_NAME),
     })?;
     if version > SCHEMA {
         return Err(OpenError::TooNew {
